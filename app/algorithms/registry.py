@@ -1,0 +1,54 @@
+"""The one process registry: frozen, built by ``register`` calls, injected into the app."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from app.algorithms.base import Process, describe
+from app.core.models import ProcessDescription
+from app.errors import NoSuchProcess
+
+
+@dataclass(frozen=True)
+class Registry:
+    """An immutable mapping from process identifier to process class."""
+
+    processes: tuple[type[Process], ...] = field(default=())
+
+    def register(self, process: type[Process]) -> Registry:
+        """A new registry with one more process; refuses duplicate identifiers."""
+        if any(p.identifier == process.identifier for p in self.processes):
+            raise ValueError(f"process {process.identifier!r} is already registered")
+        describe(process)  # fail early on a malformed declaration
+        return Registry((*self.processes, process))
+
+    def get(self, identifier: str) -> type[Process]:
+        """The process with this identifier, or NoSuchProcess."""
+        for process in self.processes:
+            if process.identifier == identifier:
+                return process
+        raise NoSuchProcess(f"no process named {identifier!r}", locator=identifier)
+
+    def describe(self, identifier: str) -> ProcessDescription:
+        """The public description of one process."""
+        return describe(self.get(identifier))
+
+    def descriptions(self) -> list[ProcessDescription]:
+        """All descriptions, in registration order."""
+        return [describe(p) for p in self.processes]
+
+    def __iter__(self) -> Iterator[type[Process]]:
+        return iter(self.processes)
+
+    def __len__(self) -> int:
+        return len(self.processes)
+
+
+def default_registry() -> Registry:
+    """The processes this service offers."""
+    from app.algorithms.clip import Clip
+    from app.algorithms.echo import Echo
+    from app.algorithms.ndvi import Ndvi
+
+    return Registry().register(Echo).register(Ndvi).register(Clip)

@@ -1,0 +1,156 @@
+"""One exception hierarchy for the whole service.
+
+Each class carries its OWS exception code and HTTP status as class attributes; leaves override
+attributes only. The API layer renders any ``WpsError`` as an ``ows:ExceptionReport`` for the
+negotiated WPS version. ``wps2_code`` names the WPS 2.0 code where it differs from the OWS 1.1 one.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class WpsError(Exception):
+    """Root of every error a client may see. The message must be safe to show to the client."""
+
+    code: ClassVar[str] = "NoApplicableCode"
+    wps2_code: ClassVar[str | None] = None
+    http_status: ClassVar[int] = 500
+
+    def __init__(self, message: str, locator: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.locator = locator
+
+    def code_for(self, version: str) -> str:
+        """The exception code to report under a WPS protocol version."""
+        if version.startswith("2") and self.wps2_code:
+            return self.wps2_code
+        return self.code
+
+
+class MissingParameterValue(WpsError):
+    """A required parameter or input was not given."""
+
+    code = "MissingParameterValue"
+    http_status = 400
+
+
+class InvalidParameterValue(WpsError):
+    """A parameter or input has a value the service cannot accept."""
+
+    code = "InvalidParameterValue"
+    http_status = 400
+
+
+class NoSuchProcess(InvalidParameterValue):
+    """The process identifier is not offered."""
+
+    wps2_code = "NoSuchProcess"
+
+
+class NoSuchInput(InvalidParameterValue):
+    """The request names an input the process does not have."""
+
+    wps2_code = "NoSuchInput"
+
+
+class NoSuchOutput(InvalidParameterValue):
+    """The request names an output the process does not have."""
+
+    wps2_code = "NoSuchOutput"
+
+
+class NoSuchFormat(InvalidParameterValue):
+    """A mimeType/encoding/schema the input or output does not support."""
+
+    wps2_code = "NoSuchFormat"
+
+
+class TooManyInputs(InvalidParameterValue):
+    """An input occurs more often than its maxOccurs."""
+
+    wps2_code = "TooManyInputs"
+
+
+class WrongInputData(InvalidParameterValue):
+    """Input data that cannot be read as the declared format (e.g. not a GeoTIFF)."""
+
+    wps2_code = "WrongInputData"
+
+
+class DataNotAccessible(InvalidParameterValue):
+    """A referenced input could not be fetched, or is not allowed to be fetched."""
+
+    wps2_code = "DataNotAccessible"
+
+
+class FileSizeExceeded(InvalidParameterValue):
+    """A request body or a referenced input is larger than the configured cap."""
+
+    code = "FileSizeExceeded"
+    wps2_code = "SizeExceeded"
+    http_status = 413
+
+
+class VersionNegotiationFailed(WpsError):
+    """None of the versions the client accepts is offered."""
+
+    code = "VersionNegotiationFailed"
+    http_status = 400
+
+
+class OperationNotSupported(WpsError):
+    """The request names an operation the service does not implement."""
+
+    code = "OperationNotSupported"
+    http_status = 501
+
+
+class OptionNotSupported(WpsError):
+    """A valid option of the standard that this service does not implement."""
+
+    code = "OptionNotSupported"
+    http_status = 501
+
+
+class StorageNotSupported(WpsError):
+    """storeExecuteResponse was asked of a process that cannot store its response."""
+
+    code = "StorageNotSupported"
+    http_status = 400
+
+
+class ServerBusy(WpsError):
+    """The job queue is full; the client may retry later."""
+
+    code = "ServerBusy"
+    http_status = 503
+
+
+class NotEnoughStorage(WpsError):
+    """The data directory has no room for the result."""
+
+    code = "NotEnoughStorage"
+    http_status = 507
+
+
+class NoApplicableCode(WpsError):
+    """An internal fault. The client sees a generic message and the request id; details are logged."""
+
+    code = "NoApplicableCode"
+    wps2_code = "NoApplicableCode"
+    http_status = 500
+
+
+class NoSuchJob(InvalidParameterValue):
+    """The job identifier is unknown, expired or dismissed."""
+
+    wps2_code = "NoSuchJob"
+    http_status = 404
+
+
+class ResultNotReady(InvalidParameterValue):
+    """The job has not finished yet."""
+
+    wps2_code = "ResultNotReady"

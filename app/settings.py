@@ -1,0 +1,68 @@
+"""Service configuration: one object, read from ``WPS_*`` environment variables, injected everywhere."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MIB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """Everything the service can be told from outside. Defaults serve one machine."""
+
+    model_config = SettingsConfigDict(env_prefix="WPS_", extra="ignore")
+
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Base URL clients see: used in DCP URLs, statusLocation and output hrefs.",
+    )
+    host: str = Field("127.0.0.1", description="Interface the README run command binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the README run command binds to.")
+    data_dir: Path = Field(Path("./data"), description="Jobs, results and the job store live here.")
+    max_request_bytes: int = Field(100 * MIB, ge=1, description="Cap on one request body.")
+    max_input_bytes: int = Field(10 * 1024 * MIB, ge=1, description="Cap on one referenced input.")
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["*"],
+        description="Hosts xlink:href inputs may point to; '*' = any public host. Private, loopback "
+        "and link-local addresses are reachable only when their host is listed by name.",
+    )
+    allowed_input_dirs: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list, description="Local directories file: references may read."
+    )
+    max_parallel: int = Field(
+        default_factory=lambda: os.cpu_count() or 1, ge=1, description="Jobs running at once."
+    )
+    queue_size: int = Field(100, ge=0, description="Jobs waiting beyond max_parallel.")
+    result_ttl: int = Field(86400, ge=1, description="Seconds before results are cleaned up.")
+    dask_scheduler: str = Field("", description="Address of a dask.distributed scheduler.")
+    http_timeout: float = Field(30.0, gt=0, description="Seconds to wait on a referenced input.")
+    chunk_size: int = Field(2048, ge=256, description="Target raster chunk edge, in pixels.")
+    service_title: str = Field("Raster WPS", description="Title in capabilities documents.")
+    provider_name: str = Field("Raster WPS operators", description="ServiceProvider name.")
+
+    @field_validator("allowed_hosts", "allowed_input_dirs", mode="before")
+    @classmethod
+    def _split_comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def outputs_dir(self) -> Path:
+        """Where each job's result files live, one folder per job."""
+        return self.data_dir / "outputs"
+
+    @property
+    def wps_url(self) -> str:
+        """The public URL of the WPS endpoint."""
+        return f"{self.public_url}/wps"
