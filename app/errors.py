@@ -61,6 +61,12 @@ class NoSuchOutput(InvalidParameterValue):
     wps2_code = "NoSuchOutput"
 
 
+class NoSuchMode(InvalidParameterValue):
+    """The WPS 2.0 execution mode is not one the process supports."""
+
+    wps2_code = "NoSuchMode"
+
+
 class NoSuchFormat(InvalidParameterValue):
     """A mimeType/encoding/schema the input or output does not support."""
 
@@ -144,13 +150,27 @@ class NoApplicableCode(WpsError):
 
 
 class NoSuchJob(InvalidParameterValue):
-    """The job identifier is unknown, expired or dismissed."""
+    """The job identifier is unknown, expired or dismissed (400 per OWS Common; 404 on resource URLs)."""
 
     wps2_code = "NoSuchJob"
-    http_status = 404
 
 
 class ResultNotReady(InvalidParameterValue):
     """The job has not finished yet."""
 
     wps2_code = "ResultNotReady"
+
+
+def _subclasses(cls: type[WpsError]) -> list[type[WpsError]]:
+    found = [cls]
+    for sub in cls.__subclasses__():
+        found.extend(_subclasses(sub))
+    return found
+
+
+def error_from_codes(code: str, wps2_code: str, message: str, locator: str | None = None) -> WpsError:
+    """Rebuild the exception a job recorded (the class whose codes match; NoApplicableCode else)."""
+    for cls in _subclasses(WpsError):
+        if cls.code == code and (cls.wps2_code or cls.code) == wps2_code:
+            return cls(message, locator)
+    return NoApplicableCode(message, locator)

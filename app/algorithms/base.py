@@ -19,7 +19,6 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, ClassVar, Literal, get_args, get_origin
 
 import annotated_types as at
@@ -223,9 +222,17 @@ def describe_input(name: str, info: FieldInfo) -> ParameterDescription:
     return ParameterDescription(kind=DataKind.BBOX, crss=marker.crss, **common)
 
 
-@cache
+_DESCRIPTIONS: dict[type[Process], ProcessDescription] = {}
+
+
 def describe(process: type[Process]) -> ProcessDescription:
-    """Derive the public description of a process from its declaration."""
+    """Derive the public description of a process from its declaration (computed once)."""
+    if process not in _DESCRIPTIONS:
+        _DESCRIPTIONS[process] = _derive(process)
+    return _DESCRIPTIONS[process]
+
+
+def _derive(process: type[Process]) -> ProcessDescription:
     fields = process.Inputs.model_fields
     return ProcessDescription(
         identifier=process.identifier,
@@ -235,4 +242,6 @@ def describe(process: type[Process]) -> ProcessDescription:
         keywords=process.keywords,
         inputs=tuple(describe_input(name, info) for name, info in fields.items()),
         outputs=tuple(output.describe() for output in process.outputs),
+        store_supported=True,  # every process runs as a job: stored, with status updates
+        status_supported=True,
     )

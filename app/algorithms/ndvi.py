@@ -19,7 +19,7 @@ def ndvi(red: xr.DataArray, nir: xr.DataArray) -> xr.DataArray:
 
     Pure and lazy: dask-backed inputs give a dask-backed result with the grid of ``red``.
     """
-    red_f, nir_f = as_float(red), as_float(nir)
+    red_f, nir_f = xr.align(as_float(red), as_float(nir), join="override")  # same grid: one set of coords
     total = nir_f + red_f
     index = ((nir_f - red_f) / total.where(total != 0)).astype(np.float32)
     return with_float_nodata(index, like=red)

@@ -5,6 +5,7 @@ Decoders of every protocol version produce these; encoders render them. Nothing 
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -15,7 +16,7 @@ UNBOUNDED = None  # maxOccurs="unbounded"
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", ser_json_bytes="base64", val_json_bytes="base64")
 
 
 class DataKind(StrEnum):
@@ -110,6 +111,21 @@ class ProcessDescription(_Model):
 # ----------------------------------------------------------------------------- requests
 
 
+class GetCapabilitiesRequest(_Model):
+    """GetCapabilities: the versions the client accepts, in its order of preference."""
+
+    accept_versions: tuple[str, ...] = ()
+    language: str | None = None
+
+
+class DescribeProcessRequest(_Model):
+    """DescribeProcess for one or more identifiers (``ALL`` already expanded by the service)."""
+
+    version: str
+    identifiers: tuple[str, ...]
+    language: str | None = None
+
+
 class LiteralValue(_Model):
     """A literal input value as the client sent it (still a string)."""
 
@@ -164,14 +180,22 @@ class OutputRequest(_Model):
     abstract: str | None = None
 
 
+ExecutionMode = Literal["sync", "async", "auto"]
+
+
 class ResponseForm(_Model):
-    """ResponseDocument (``raw`` False) or RawDataOutput (``raw`` True, one output)."""
+    """ResponseDocument (``raw`` False) or RawDataOutput / WPS 2.0 ``response="raw"`` (``raw`` True).
+
+    ``mode`` is the WPS 2.0 execution mode; WPS 1.0.0 maps ``storeExecuteResponse`` + ``status``
+    onto it (both true = async). ``store``/``status`` keep the 1.0.0 flags for its response.
+    """
 
     raw: bool = False
     outputs: tuple[OutputRequest, ...] = ()  # empty = all outputs, by value
     lineage: bool = False
     store: bool = False
     status: bool = False
+    mode: ExecutionMode = "sync"
 
 
 class ExecuteRequest(_Model):
@@ -186,6 +210,13 @@ class ExecuteRequest(_Model):
     def values(self, identifier: str) -> list[InputValue]:
         """All occurrences of one input, in request order."""
         return [value for name, value in self.inputs if name == identifier]
+
+
+class JobRequest(_Model):
+    """GetStatus, GetResult or Dismiss of one job (WPS 2.0)."""
+
+    version: str = "2.0.0"
+    job_id: str
 
 
 # ----------------------------------------------------------------------------- results
@@ -236,3 +267,49 @@ class ExecuteResult(_Model):
     request: ExecuteRequest
     process: ProcessDescription
     outputs: tuple[DeliveredOutput, ...]
+
+
+# ----------------------------------------------------------------------------- jobs
+
+
+class JobStatus(StrEnum):
+    """Job states; the WPS 2.0 / OGC API names are derived by the encoders."""
+
+    ACCEPTED = "accepted"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    DISMISSED = "dismissed"
+
+    @property
+    def finished(self) -> bool:
+        """Whether the job will not change state any more."""
+        return self in {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.DISMISSED}
+
+
+class JobError(_Model):
+    """The OWS exception a failed job reports."""
+
+    code: str  # the OWS 1.1 / WPS 1.0.0 code
+    wps2_code: str
+    message: str
+    locator: str | None = None
+
+
+class JobInfo(_Model):
+    """A job's record as status documents show it."""
+
+    job_id: str
+    process_id: str
+    status: JobStatus
+    created: datetime
+    updated: datetime
+    started: datetime | None = None
+    finished: datetime | None = None
+    expires: datetime | None = None
+    estimated_completion: datetime | None = None
+    next_poll: datetime | None = None
+    percent: int | None = None
+    message: str | None = None
+    error: JobError | None = None
+    expired: bool = False  # results swept away after the TTL

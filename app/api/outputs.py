@@ -1,0 +1,47 @@
+"""``/outputs/{job_id}/{name}``: result files, streamed, with HTTP Range support."""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException
+from fastapi.responses import FileResponse
+
+from app.api.deps import get_settings
+from app.settings import Settings
+
+router = APIRouter(tags=["Outputs"])
+
+_JOB_ID = re.compile(r"^[0-9a-f]{32}$")
+_FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,200}$")
+_MEDIA_TYPES = {
+    ".tif": "image/tiff; subtype=geotiff",
+    ".geojson": "application/geo+json",
+    ".json": "application/json",
+    ".xml": "text/xml",
+    ".txt": "text/plain",
+}
+
+
+def media_type_for(name: str) -> str:
+    """The Content-Type a result file is served with."""
+    suffix = name[name.rfind(".") :].lower() if "." in name else ""
+    return _MEDIA_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+@router.get(
+    "/outputs/{job_id}/{name}",
+    summary="Download a result file (HTTP Range supported)",
+    responses={404: {"description": "No such result (never existed, expired or dismissed)"}},
+)
+def get_output(job_id: str, name: str, settings: Annotated[Settings, Depends(get_settings)]) -> FileResponse:
+    """Stream one result file of a job."""
+    if not _JOB_ID.match(job_id) or not _FILE_NAME.match(name):
+        raise HTTPException(status_code=404, detail="no such result")
+    root = settings.outputs_dir.resolve()
+    path = (root / job_id / name).resolve()
+    if root not in path.parents or not path.is_file():
+        raise HTTPException(status_code=404, detail="no such result")
+    return FileResponse(path, media_type=media_type_for(name), filename=name)

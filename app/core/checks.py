@@ -1,0 +1,95 @@
+"""Check an Execute request against the process description before anything runs."""
+
+from __future__ import annotations
+
+from app.core.models import (
+    DataKind,
+    ExecuteRequest,
+    Format,
+    InputValue,
+    OutputRequest,
+    ParameterDescription,
+    ProcessDescription,
+)
+from app.errors import (
+    InvalidParameterValue,
+    MissingParameterValue,
+    NoSuchFormat,
+    NoSuchInput,
+    NoSuchOutput,
+    TooManyInputs,
+)
+
+
+def check_execute(request: ExecuteRequest, description: ProcessDescription) -> None:
+    """Raise the OWS exception a client should see for the first problem found."""
+    for name, _ in request.inputs:
+        if description.input(name) is None:
+            raise NoSuchInput(f"process {description.identifier!r} has no input {name!r}", locator=name)
+    for parameter in description.inputs:
+        _check_occurrences(parameter, request.values(parameter.identifier))
+        for value in request.values(parameter.identifier):
+            _check_value(parameter, value)
+    _check_outputs(request, description)
+
+
+def _check_occurrences(parameter: ParameterDescription, values: list[InputValue]) -> None:
+    name = parameter.identifier
+    if len(values) < parameter.min_occurs:
+        raise MissingParameterValue(f"input {name!r} is required", locator=name)
+    if parameter.max_occurs is not None and len(values) > parameter.max_occurs:
+        raise TooManyInputs(
+            f"input {name!r} occurs {len(values)} times, at most {parameter.max_occurs} allowed",
+            locator=name,
+        )
+
+
+def _check_value(parameter: ParameterDescription, value: InputValue) -> None:
+    name = parameter.identifier
+    if value.kind is not parameter.kind:
+        raise InvalidParameterValue(
+            f"input {name!r} expects {parameter.kind.value} data, got {value.kind.value}", locator=name
+        )
+    if value.kind is DataKind.COMPLEX:
+        find_format(parameter, value.mime_type, value.encoding, value.schema_url)
+    if value.kind is DataKind.BBOX and len(value.lower) != len(value.upper):
+        raise InvalidParameterValue(f"input {name!r}: corners of different dimensions", locator=name)
+
+
+def find_format(
+    parameter: ParameterDescription, mime_type: str | None, encoding: str | None, schema: str | None
+) -> Format:
+    """The declared format matching a request (the default when nothing is asked), or NoSuchFormat."""
+    for candidate in parameter.formats:
+        if candidate.matches(mime_type, encoding, schema):
+            return candidate
+    asked = ", ".join(f"{k}={v}" for k, v in (("mimeType", mime_type), ("encoding", encoding)) if v)
+    raise NoSuchFormat(
+        f"{parameter.identifier!r} does not support the format {asked or '(unspecified)'}",
+        locator=parameter.identifier,
+    )
+
+
+def _check_outputs(request: ExecuteRequest, description: ProcessDescription) -> None:
+    wanted = request.response.outputs
+    if request.response.raw and len(wanted) != 1:
+        raise InvalidParameterValue("RawDataOutput names exactly one output", locator="RawDataOutput")
+    for output in wanted:
+        parameter = description.output(output.identifier)
+        if parameter is None:
+            raise NoSuchOutput(
+                f"process {description.identifier!r} has no output {output.identifier!r}",
+                locator=output.identifier,
+            )
+        _check_output_format(parameter, output)
+
+
+def _check_output_format(parameter: ParameterDescription, output: OutputRequest) -> None:
+    if parameter.kind is DataKind.COMPLEX:
+        find_format(parameter, output.mime_type, output.encoding, output.schema_url)
+    elif parameter.kind is DataKind.LITERAL and output.uom:
+        uoms = parameter.literal.uoms if parameter.literal else ()
+        if output.uom not in uoms:
+            raise InvalidParameterValue(
+                f"output {parameter.identifier!r} has no unit {output.uom!r}", locator=parameter.identifier
+            )

@@ -1,0 +1,68 @@
+"""What a running job can see: its id and folder, progress reporting and cancellation.
+
+Progress and cancellation reach the dask local scheduler through a callback passed explicitly to
+the one ``compute`` of each output (``compute_kwargs``): dask's global callback registry would mix
+up jobs running side by side in other threads.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dask.callbacks import Callback
+
+
+class JobCancelled(Exception):
+    """Raised inside a job's computation once the job was dismissed."""
+
+
+@dataclass
+class JobContext:
+    """Handed to the process runner of one job."""
+
+    job_id: str
+    workdir: Path
+    report: Callable[[int], None] = lambda percent: None
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+    def check(self) -> None:
+        """Raise JobCancelled when the job was dismissed."""
+        if self.cancelled.is_set():
+            raise JobCancelled(self.job_id)
+
+    def compute_kwargs(self, stage: int = 0, stages: int = 1) -> dict[str, Any]:
+        """Keyword arguments for ``dask.compute``/``da.store``: progress and cancellation."""
+        return {"callbacks": [JobCallback(self, stage, stages)._callback]}
+
+
+class JobCallback(Callback):  # type: ignore[misc]
+    """Reports the share of finished tasks and stops scheduling tasks of a dismissed job."""
+
+    def __init__(self, context: JobContext, stage: int, stages: int) -> None:
+        super().__init__()
+        self.context = context
+        self.stage = stage
+        self.stages = max(stages, 1)
+        self.total = 0
+        self.done = 0
+        self.last_report = 0.0
+
+    def _start_state(self, dsk: Any, state: dict[str, Any]) -> None:
+        self.total = sum(len(state[k]) for k in ("ready", "waiting", "running", "finished"))
+
+    def _pretask(self, key: Any, dsk: Any, state: Any) -> None:
+        self.context.check()
+
+    def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
+        self.done += 1
+        now = time.monotonic()
+        if now - self.last_report < 0.25 and self.done < self.total:
+            return
+        self.last_report = now
+        fraction = (self.stage + self.done / max(self.total, 1)) / self.stages
+        self.context.report(min(99, int(fraction * 100)))

@@ -1,0 +1,160 @@
+"""The job engine: a bounded local pool running jobs recorded in the job store.
+
+At most ``max_parallel`` jobs run at once and up to ``queue_size`` wait; one more is refused with
+ServerBusy before anything is recorded. Synchronous executes go through the same pool (and count
+against the same bounds); they simply wait for their job. Dismissing a job stops its computation at
+the next task boundary (see JobCallback) and deletes its files. On start-up, jobs a previous process
+left accepted or running are failed with "service restarted" and their files removed.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+from app.core.models import ExecuteRequest, ExecuteResult, JobError, JobInfo, JobStatus
+from app.errors import NoApplicableCode, ServerBusy, WpsError
+from app.jobs.context import JobCancelled, JobContext
+from app.jobs.store import JobStore, utcnow
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Runner = Callable[[JobContext], ExecuteResult]
+RESTARTED = "the service restarted while this job was queued or running; submit it again"
+
+
+def job_error(error: WpsError) -> JobError:
+    """The record of an exception a job reports."""
+    return JobError(
+        code=error.code_for("1.0.0"),
+        wps2_code=error.code_for("2.0.0"),
+        message=error.message,
+        locator=error.locator,
+    )
+
+
+class JobEngine:
+    """Runs jobs on a bounded thread pool and keeps their records up to date."""
+
+    def __init__(self, settings: Settings, store: JobStore) -> None:
+        self.settings = settings
+        self.store = store
+        self._pool = ThreadPoolExecutor(max_workers=settings.max_parallel, thread_name_prefix="job")
+        self._lock = threading.Lock()
+        self._contexts: dict[str, JobContext] = {}
+
+    def workdir(self, job_id: str) -> Path:
+        """The folder holding a job's result files."""
+        return self.settings.outputs_dir / job_id
+
+    def recover(self) -> list[str]:
+        """Fail the jobs a previous process left unfinished and remove their files."""
+        interrupted = self.store.unfinished()
+        for job_id in interrupted:
+            self.store.fail(
+                job_id, JobError(code="NoApplicableCode", wps2_code="NoApplicableCode", message=RESTARTED)
+            )
+            shutil.rmtree(self.workdir(job_id), ignore_errors=True)
+        if interrupted:
+            log.warning("marked %d interrupted jobs failed after restart", len(interrupted))
+        return interrupted
+
+    def submit(self, request: ExecuteRequest, runner: Runner) -> JobInfo:
+        """Record and queue a job, returning at once; ServerBusy when the queue is full."""
+        info, _ = self._enqueue(request, runner)
+        return info
+
+    def run(self, request: ExecuteRequest, runner: Runner) -> ExecuteResult:
+        """Record and queue a job, then wait for it; its result or the exception it failed with."""
+        _, future = self._enqueue(request, runner)
+        result = future.result()
+        if result is None:
+            raise NoApplicableCode("the job was dismissed before it finished")
+        return result
+
+    def _enqueue(
+        self, request: ExecuteRequest, runner: Runner
+    ) -> tuple[JobInfo, Future[ExecuteResult | None]]:
+        job_id = uuid.uuid4().hex
+        context = JobContext(job_id, self.workdir(job_id), report=lambda p: self._report(job_id, p))
+        with self._lock:
+            if len(self._contexts) >= self.settings.max_parallel + self.settings.queue_size:
+                raise ServerBusy("the job queue is full; retry later")
+            self._contexts[job_id] = context
+        expires = utcnow() + timedelta(seconds=self.settings.result_ttl)
+        info = self.store.create(job_id, request, expires)
+        return info, self._pool.submit(self._run, context, runner)
+
+    def dismiss(self, job_id: str) -> None:
+        """Stop a job (queued or running) and delete its files; finished jobs lose their results."""
+        with self._lock:
+            context = self._contexts.get(job_id)
+        if context is not None:
+            context.cancelled.set()
+        self.store.update(job_id, status=JobStatus.DISMISSED, finished=utcnow(), percent=None)
+        shutil.rmtree(self.workdir(job_id), ignore_errors=True)
+
+    def running(self) -> int:
+        """Jobs accepted by this process and not yet ended (running or queued)."""
+        with self._lock:
+            return len(self._contexts)
+
+    def sweep(self) -> list[str]:
+        """Delete the results of jobs past their expiry time; their records say so."""
+        expired = self.store.due_for_expiry(utcnow())
+        for job_id in expired:
+            shutil.rmtree(self.workdir(job_id), ignore_errors=True)
+            self.store.update(job_id, expired=True)
+        return expired
+
+    def shutdown(self) -> None:
+        """Stop every job and the pool (the process is going away)."""
+        with self._lock:
+            for context in self._contexts.values():
+                context.cancelled.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _report(self, job_id: str, percent: int) -> None:
+        self.store.update(job_id, only_if=(JobStatus.RUNNING,), percent=percent)
+
+    def _run(self, context: JobContext, runner: Runner) -> ExecuteResult | None:
+        job_id = context.job_id
+        try:
+            context.check()
+            if not self.store.update(
+                job_id, only_if=(JobStatus.ACCEPTED,), status=JobStatus.RUNNING, started=utcnow(), percent=0
+            ):
+                raise JobCancelled(job_id)
+            context.workdir.mkdir(parents=True, exist_ok=True)
+            result = runner(context)
+            context.check()
+            if not self.store.finish(job_id, result):  # dismissed while finishing
+                raise JobCancelled(job_id)
+            return result
+        except JobCancelled:
+            shutil.rmtree(context.workdir, ignore_errors=True)
+            return None
+        except WpsError as error:
+            self._failed(context, error)
+            raise
+        except Exception as exc:
+            request_id = uuid.uuid4().hex[:12]
+            log.error("job %s failed, request id %s", job_id, request_id, exc_info=exc)
+            internal = NoApplicableCode(f"internal error; request id {request_id}")
+            self._failed(context, internal)
+            raise internal from exc
+        finally:
+            with self._lock:
+                self._contexts.pop(job_id, None)
+
+    def _failed(self, context: JobContext, error: WpsError) -> None:
+        shutil.rmtree(context.workdir, ignore_errors=True)
+        if not context.cancelled.is_set():
+            self.store.fail(context.job_id, job_error(error))

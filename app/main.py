@@ -1,0 +1,74 @@
+"""Application factory: wires settings, registry, job engine, routers and the error handler."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+
+from app.algorithms.registry import Registry, default_registry
+from app.api import health, outputs, wps
+from app.api.errors import install_error_handlers
+from app.core.service import WpsService
+from app.jobs.engine import JobEngine
+from app.jobs.store import JobStore
+from app.raster.gdal_env import configure_gdal
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, registry: Registry | None = None) -> FastAPI:
+    """Build the service. Tests pass their own settings and registry; uvicorn uses the defaults."""
+    settings = settings or Settings()
+    registry = registry or default_registry()
+    configure_gdal(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.outputs_dir.mkdir(parents=True, exist_ok=True)
+        engine = JobEngine(settings, JobStore(settings.data_dir / "jobs.sqlite"))
+        engine.recover()
+        app.state.service = WpsService(settings=settings, registry=registry, engine=engine)
+        sweeper = asyncio.create_task(_sweep_forever(engine, settings))
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            await run_in_threadpool(engine.shutdown)
+            engine.store.close()
+
+    app = FastAPI(
+        title=settings.service_title,
+        version="0.1.0",
+        description="Raster geoprocessing over OGC WPS 1.0.0 and 2.0.0 on dask-chunked kernels.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    for module in (wps, outputs, health):
+        app.include_router(module.router)
+    install_error_handlers(app)
+    return app
+
+
+async def _sweep_forever(engine: JobEngine, settings: Settings) -> None:
+    """Delete expired results periodically (every quarter TTL, at most every minute)."""
+    interval = max(1.0, min(60.0, settings.result_ttl / 4))
+    while True:
+        try:
+            expired = await run_in_threadpool(engine.sweep)
+            if expired:
+                log.info("expired the results of %d jobs", len(expired))
+        except Exception:  # the sweeper must outlive a bad moment of the disk or database
+            log.exception("result sweep failed")
+        await asyncio.sleep(interval)
+
+
+app = create_app()

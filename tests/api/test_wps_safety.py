@@ -1,0 +1,84 @@
+"""Hostile requests get a clear ExceptionReport, quickly, and the service keeps serving."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import Settings
+from tests.support.ows import assert_exception
+from tests.support.xsd_check import XsdChecker
+
+XXE = b"""<?xml version="1.0"?>
+<!DOCTYPE foo [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<wps:Execute xmlns:wps="http://www.opengis.net/wps/1.0.0" xmlns:ows="http://www.opengis.net/ows/1.1"
+    service="WPS" version="1.0.0">
+  <ows:Identifier>echo</ows:Identifier>
+  <wps:DataInputs><wps:Input><ows:Identifier>literal</ows:Identifier>
+    <wps:Data><wps:LiteralData>&xxe;</wps:LiteralData></wps:Data></wps:Input></wps:DataInputs>
+</wps:Execute>"""
+
+LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+ <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+ <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+ <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+ <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+<wps:GetCapabilities xmlns:wps="http://www.opengis.net/wps/1.0.0"
+  service="WPS">&lol9;</wps:GetCapabilities>"""
+
+
+def _still_serving(client: TestClient) -> None:
+    response = client.get("/wps", params={"service": "WPS", "request": "GetCapabilities"})
+    assert response.status_code == 200
+
+
+def test_xxe_is_refused_without_leaking(client: TestClient) -> None:
+    started = time.perf_counter()
+    response = client.post("/wps", content=XXE, headers={"Content-Type": "text/xml"})
+    assert time.perf_counter() - started < 1.0
+    assert_exception(response, "InvalidParameterValue", 400, "request")
+    assert "root:" not in response.text
+    _still_serving(client)
+
+
+def test_xxe_in_utf16_is_refused(client: TestClient) -> None:
+    body = XXE.decode().replace('<?xml version="1.0"?>', '<?xml version="1.0" encoding="UTF-16"?>')
+    response = client.post("/wps", content=body.encode("utf-16"))
+    assert_exception(response, "InvalidParameterValue", 400)
+    assert "root:" not in response.text
+
+
+def test_billion_laughs_is_refused_fast(client: TestClient) -> None:
+    started = time.perf_counter()
+    response = client.post("/wps", content=LAUGHS, headers={"Content-Type": "text/xml"})
+    assert time.perf_counter() - started < 1.0
+    assert_exception(response, "InvalidParameterValue", 400, "request")
+    assert "lollol" not in response.text
+    _still_serving(client)
+
+
+def test_oversized_body_is_refused(tmp_path) -> None:
+    settings = Settings(data_dir=tmp_path, public_url="http://testserver", max_request_bytes=1024)
+    checker = XsdChecker(create_app(settings))
+    with TestClient(checker) as client:
+        response = client.post("/wps", content=b"<a>" + b"x" * 4096 + b"</a>")
+        assert_exception(response, "FileSizeExceeded", 413, "request")
+
+        def chunks():  # no Content-Length: the cap applies while streaming
+            for _ in range(8):
+                yield b"x" * 512
+
+        response = client.post("/wps", content=chunks())
+        assert_exception(response, "FileSizeExceeded", 413, "request")
+        _still_serving(client)
+    assert not checker.failures

@@ -1,0 +1,243 @@
+"""WPS 1.0.0 Execute of ``echo``: every input kind, KVP and XML, document and raw responses."""
+
+from __future__ import annotations
+
+import base64
+
+from fastapi.testclient import TestClient
+from lxml import etree
+
+from tests.support.ows import NS, assert_exception, xml
+
+HEAD = (
+    '<wps:Execute xmlns:wps="http://www.opengis.net/wps/1.0.0" xmlns:ows="http://www.opengis.net/ows/1.1"'
+    ' xmlns:xlink="http://www.w3.org/1999/xlink" service="WPS" version="1.0.0">'
+)
+
+
+def execute_xml(inputs: str, response_form: str = "", identifier: str = "echo") -> str:
+    """An Execute request document."""
+    return (
+        f"{HEAD}<ows:Identifier>{identifier}</ows:Identifier>"
+        f"<wps:DataInputs>{inputs}</wps:DataInputs>{response_form}</wps:Execute>"
+    )
+
+
+def literal_input(name: str, value: str) -> str:
+    """A wps:Input with LiteralData."""
+    return (
+        f"<wps:Input><ows:Identifier>{name}</ows:Identifier>"
+        f"<wps:Data><wps:LiteralData>{value}</wps:LiteralData></wps:Data></wps:Input>"
+    )
+
+
+def output_by_id(root: etree._Element, identifier: str) -> etree._Element:
+    """The wps:Output of an ExecuteResponse with this identifier."""
+    matches = root.xpath(f"wps:ProcessOutputs/wps:Output[ows:Identifier='{identifier}']", namespaces=NS)
+    assert len(matches) == 1, etree.tostring(root)[:1000]
+    return matches[0]
+
+
+def test_kvp_echo_literal_and_bbox(client: TestClient) -> None:
+    params = {
+        "service": "WPS",
+        "version": "1.0.0",
+        "request": "Execute",
+        "identifier": "echo",
+        "DataInputs": "literal=hello%3Bworld;bbox=1,2,3,4,EPSG:4326",
+    }
+    response = client.get("/wps", params=params)
+    assert response.status_code == 200, response.text
+    root = xml(response)
+    assert root.find("wps:Status/wps:ProcessSucceeded", NS) is not None
+    literal = output_by_id(root, "literal").find("wps:Data/wps:LiteralData", NS)
+    assert literal.text == "hello;world"
+    bbox = output_by_id(root, "bbox").find("wps:Data/wps:BoundingBoxData", NS)
+    assert bbox.get("crs") == "EPSG:4326"
+    assert bbox.find("ows:LowerCorner", NS).text.split() == ["1.0", "2.0"]
+    assert bbox.find("ows:UpperCorner", NS).text.split() == ["3.0", "4.0"]
+
+
+def test_kvp_complex_inline_with_mime_type(client: TestClient) -> None:
+    params = {
+        "service": "WPS",
+        "version": "1.0.0",
+        "request": "Execute",
+        "identifier": "echo",
+        "DataInputs": "literal=x;complex=%7B%22a%22%3A1%7D@mimeType=application/json",
+    }
+    root = xml(client.get("/wps", params=params))
+    complex_data = output_by_id(root, "complex").find("wps:Data/wps:ComplexData", NS)
+    assert complex_data.get("mimeType") == "application/json"
+    assert complex_data.text == '{"a":1}'
+
+
+def test_xml_echo_inline_xml_and_lineage(client: TestClient) -> None:
+    inputs = literal_input("literal", "hi") + (
+        "<wps:Input><ows:Identifier>complex</ows:Identifier><wps:Data>"
+        '<wps:ComplexData mimeType="text/xml"><point xmlns="urn:test"><x>1</x></point></wps:ComplexData>'
+        "</wps:Data></wps:Input>"
+    )
+    form = (
+        '<wps:ResponseForm><wps:ResponseDocument lineage="true">'
+        "<wps:Output><ows:Identifier>complex</ows:Identifier></wps:Output>"
+        "</wps:ResponseDocument></wps:ResponseForm>"
+    )
+    root = xml(client.post("/wps", content=execute_xml(inputs, form)))
+    assert root.find("wps:DataInputs", NS) is not None
+    assert root.find("wps:OutputDefinitions", NS) is not None
+    outputs = root.findall("wps:ProcessOutputs/wps:Output", NS)
+    assert [o.find("ows:Identifier", NS).text for o in outputs] == ["complex"]
+    point = outputs[0].find("wps:Data/wps:ComplexData/{urn:test}point", NS)
+    assert point is not None and point.findtext("{urn:test}x") == "1"
+
+
+def test_xml_echo_base64_complex(client: TestClient) -> None:
+    payload = bytes(range(256))
+    inputs = literal_input("literal", "b") + (
+        "<wps:Input><ows:Identifier>complex</ows:Identifier><wps:Data>"
+        '<wps:ComplexData mimeType="application/octet-stream" encoding="base64">'
+        f"{base64.b64encode(payload).decode()}</wps:ComplexData></wps:Data></wps:Input>"
+    )
+    root = xml(client.post("/wps", content=execute_xml(inputs)))
+    complex_data = output_by_id(root, "complex").find("wps:Data/wps:ComplexData", NS)
+    assert complex_data.get("encoding") == "base64"
+    assert base64.b64decode(complex_data.text) == payload
+
+
+def test_xml_bbox_urn_crs(client: TestClient) -> None:
+    inputs = literal_input("literal", "b") + (
+        "<wps:Input><ows:Identifier>bbox</ows:Identifier><wps:Data>"
+        '<wps:BoundingBoxData crs="urn:ogc:def:crs:EPSG::4326" dimensions="2">'
+        "<ows:LowerCorner>51.9 7.0</ows:LowerCorner><ows:UpperCorner>53.0 8.0</ows:UpperCorner>"
+        "</wps:BoundingBoxData></wps:Data></wps:Input>"
+    )
+    root = xml(client.post("/wps", content=execute_xml(inputs)))
+    bbox = output_by_id(root, "bbox").find("wps:Data/wps:BoundingBoxData", NS)
+    assert bbox.get("crs") == "urn:ogc:def:crs:EPSG::4326"
+    assert [float(v) for v in bbox.find("ows:UpperCorner", NS).text.split()] == [53.0, 8.0]
+
+
+def test_raw_data_output_literal(client: TestClient) -> None:
+    form = (
+        "<wps:ResponseForm><wps:RawDataOutput><ows:Identifier>literal</ows:Identifier>"
+        "</wps:RawDataOutput></wps:ResponseForm>"
+    )
+    response = client.post("/wps", content=execute_xml(literal_input("literal", "raw!"), form))
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    assert response.text == "raw!"
+
+
+def test_raw_data_output_complex_kvp(client: TestClient) -> None:
+    params = {
+        "service": "WPS",
+        "version": "1.0.0",
+        "request": "Execute",
+        "identifier": "echo",
+        "DataInputs": "literal=x;complex=plain text@mimeType=text/plain",
+        "RawDataOutput": "complex",
+    }
+    response = client.get("/wps", params=params)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    assert "filename=" in response.headers["content-disposition"]
+    assert response.text == "plain text"
+
+
+def test_complex_output_by_reference(client: TestClient) -> None:
+    inputs = literal_input("literal", "x") + (
+        "<wps:Input><ows:Identifier>complex</ows:Identifier><wps:Data>"
+        '<wps:ComplexData mimeType="application/json">{"k": [1, 2]}</wps:ComplexData></wps:Data></wps:Input>'
+    )
+    form = (
+        '<wps:ResponseForm><wps:ResponseDocument><wps:Output asReference="true">'
+        "<ows:Identifier>complex</ows:Identifier></wps:Output></wps:ResponseDocument></wps:ResponseForm>"
+    )
+    root = xml(client.post("/wps", content=execute_xml(inputs, form)))
+    reference = output_by_id(root, "complex").find("wps:Reference", NS)
+    href = reference.get("href")
+    assert href.startswith("http://testserver/outputs/")
+    fetched = client.get(href.removeprefix("http://testserver"))
+    assert fetched.status_code == 200
+    assert fetched.headers["content-type"].startswith("application/json")
+    assert fetched.json() == {"k": [1, 2]}
+
+
+def test_missing_required_input(client: TestClient) -> None:
+    response = client.post("/wps", content=execute_xml(""))
+    assert_exception(response, "MissingParameterValue", 400, "literal")
+
+
+def test_unknown_input(client: TestClient) -> None:
+    inputs = literal_input("literal", "x") + literal_input("bogus", "1")
+    assert_exception(client.post("/wps", content=execute_xml(inputs)), "InvalidParameterValue", 400, "bogus")
+
+
+def test_too_many_occurrences(client: TestClient) -> None:
+    inputs = literal_input("literal", "x") + literal_input("literal", "y")
+    response = client.post("/wps", content=execute_xml(inputs))
+    assert_exception(response, "InvalidParameterValue", 400, "literal")
+
+
+def test_wrong_data_kind(client: TestClient) -> None:
+    inputs = literal_input("literal", "x") + literal_input("bbox", "1")
+    assert_exception(client.post("/wps", content=execute_xml(inputs)), "InvalidParameterValue", 400, "bbox")
+
+
+def test_unsupported_mime_type(client: TestClient) -> None:
+    inputs = literal_input("literal", "x") + (
+        "<wps:Input><ows:Identifier>complex</ows:Identifier><wps:Data>"
+        '<wps:ComplexData mimeType="video/mp4">abc</wps:ComplexData></wps:Data></wps:Input>'
+    )
+    response = client.post("/wps", content=execute_xml(inputs))
+    assert_exception(response, "InvalidParameterValue", 400, "complex")
+
+
+def test_unknown_output(client: TestClient) -> None:
+    form = (
+        "<wps:ResponseForm><wps:ResponseDocument><wps:Output><ows:Identifier>nope</ows:Identifier>"
+        "</wps:Output></wps:ResponseDocument></wps:ResponseForm>"
+    )
+    response = client.post("/wps", content=execute_xml(literal_input("literal", "x"), form))
+    assert_exception(response, "InvalidParameterValue", 400, "nope")
+
+
+def test_unknown_process(client: TestClient) -> None:
+    response = client.post("/wps", content=execute_xml("", identifier="nope"))
+    assert_exception(response, "InvalidParameterValue", 400, "nope")
+
+
+def test_invalid_base64(client: TestClient) -> None:
+    inputs = literal_input("literal", "x") + (
+        "<wps:Input><ows:Identifier>complex</ows:Identifier><wps:Data>"
+        '<wps:ComplexData mimeType="application/octet-stream" encoding="base64">***</wps:ComplexData>'
+        "</wps:Data></wps:Input>"
+    )
+    response = client.post("/wps", content=execute_xml(inputs))
+    assert_exception(response, "InvalidParameterValue", 400, "complex")
+
+
+def test_store_without_status_runs_synchronously_with_status_location(client: TestClient) -> None:
+    form = (
+        '<wps:ResponseForm><wps:ResponseDocument storeExecuteResponse="true">'
+        "<wps:Output><ows:Identifier>literal</ows:Identifier></wps:Output>"
+        "</wps:ResponseDocument></wps:ResponseForm>"
+    )
+    root = xml(client.post("/wps", content=execute_xml(literal_input("literal", "stored"), form)))
+    assert root.find("wps:Status/wps:ProcessSucceeded", NS) is not None
+    location = root.get("statusLocation")
+    assert location.startswith("http://testserver/wps/status/")
+    stored = xml(client.get(location.removeprefix("http://testserver")))
+    assert stored.find("wps:Status/wps:ProcessSucceeded", NS) is not None
+    assert output_by_id(stored, "literal").find("wps:Data/wps:LiteralData", NS).text == "stored"
+
+
+def test_status_without_store_is_invalid(client: TestClient) -> None:
+    form = (
+        '<wps:ResponseForm><wps:ResponseDocument status="true">'
+        "<wps:Output><ows:Identifier>literal</ows:Identifier></wps:Output>"
+        "</wps:ResponseDocument></wps:ResponseForm>"
+    )
+    response = client.post("/wps", content=execute_xml(literal_input("literal", "x"), form))
+    assert_exception(response, "InvalidParameterValue", 400, "status")

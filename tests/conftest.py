@@ -1,0 +1,102 @@
+"""Shared fixtures: settings on a temporary data dir, an XSD-checking test client, a live server."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import Settings
+from tests.support.dataserver import DataServer
+from tests.support.rasters import RasterFactory
+from tests.support.xsd_check import XsdChecker
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings on a fresh data dir; loopback data servers allowed by name."""
+    return Settings(
+        data_dir=tmp_path / "data",
+        public_url="http://testserver",
+        allowed_hosts=["127.0.0.1", "localhost"],
+    )
+
+
+@pytest.fixture
+def checked_app(settings: Settings) -> Iterator[XsdChecker]:
+    """The app wrapped so that every XML response is validated; fails the test on any invalid one."""
+    checker = XsdChecker(create_app(settings))
+    yield checker
+    assert not checker.failures, "invalid XML responses:\n" + "\n".join(checker.failures)
+
+
+@pytest.fixture
+def client(checked_app: XsdChecker) -> Iterator[TestClient]:
+    """A test client on the XSD-checked app (lifespan run)."""
+    with TestClient(checked_app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LiveServer:
+    """The XSD-checked app served by uvicorn in a thread, for clients that need real HTTP."""
+
+    def __init__(self, checker: XsdChecker, port: int) -> None:
+        config = uvicorn.Config(checker, host="127.0.0.1", port=port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.url = f"http://127.0.0.1:{port}"
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("live server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A real HTTP server on 127.0.0.1 whose public URL is its own address."""
+    port = free_port()
+    settings = Settings(
+        data_dir=tmp_path / "live-data",
+        public_url=f"http://127.0.0.1:{port}",
+        allowed_hosts=["127.0.0.1", "localhost"],
+    )
+    checker = XsdChecker(create_app(settings))
+    with LiveServer(checker, port) as server:
+        yield server
+    assert not checker.failures, "invalid XML responses:\n" + "\n".join(checker.failures)
+
+
+@pytest.fixture
+def rasters(tmp_path: Path) -> RasterFactory:
+    """Writes test GeoTIFFs into the folder the data server serves."""
+    return RasterFactory(tmp_path / "served")
+
+
+@pytest.fixture
+def data_server(rasters: RasterFactory) -> Iterator[DataServer]:
+    """A local HTTP server (Range support, byte counting) over the rasters' folder."""
+    with DataServer(rasters.directory) as server:
+        yield server

@@ -1,0 +1,187 @@
+"""The job engine and store: bounds, states, dismissal, restart recovery, expiry."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dask.array as da
+import numpy as np
+import pytest
+
+from app.core.models import ExecuteRequest, ExecuteResult, JobStatus, ProcessDescription
+from app.errors import InvalidParameterValue, ServerBusy
+from app.jobs.context import JobContext
+from app.jobs.engine import RESTARTED, JobEngine
+from app.jobs.store import JobStore
+from app.settings import Settings
+
+REQUEST = ExecuteRequest(identifier="echo")
+DESCRIPTION = ProcessDescription(identifier="echo", title="Echo", inputs=(), outputs=())
+
+
+def result_for(context: JobContext) -> ExecuteResult:
+    return ExecuteResult(job_id=context.job_id, request=REQUEST, process=DESCRIPTION, outputs=())
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[JobEngine]:
+    settings = Settings(data_dir=tmp_path, max_parallel=2, queue_size=3, result_ttl=60)
+    engine = JobEngine(settings, JobStore(tmp_path / "jobs.sqlite"))
+    yield engine
+    engine.shutdown()
+
+
+def wait_for(predicate, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_sync_run_records_success(engine: JobEngine) -> None:
+    result = engine.run(REQUEST, result_for)
+    info = engine.store.get(result.job_id)
+    assert info.status is JobStatus.SUCCEEDED and info.percent == 100
+    assert info.started <= info.finished
+    assert engine.store.result(result.job_id) == result
+    assert engine.store.request(result.job_id) == REQUEST
+
+
+def test_failure_is_recorded_and_raised(engine: JobEngine) -> None:
+    def failing(context: JobContext) -> ExecuteResult:
+        raise InvalidParameterValue("bad value", locator="x")
+
+    with pytest.raises(InvalidParameterValue):
+        engine.run(REQUEST, failing)
+    (info,) = engine.store.list_jobs()
+    assert info.status is JobStatus.FAILED
+    assert (info.error.code, info.error.locator, info.error.message) == (
+        "InvalidParameterValue",
+        "x",
+        "bad value",
+    )
+
+
+def test_internal_failure_hides_details(engine: JobEngine) -> None:
+    def crashing(context: JobContext) -> ExecuteResult:
+        raise RuntimeError("secret /etc/path")
+
+    with pytest.raises(Exception, match="request id"):
+        engine.run(REQUEST, crashing)
+    (info,) = engine.store.list_jobs()
+    assert info.error.code == "NoApplicableCode" and "secret" not in info.error.message
+
+
+def test_server_busy_beyond_parallel_plus_queue(engine: JobEngine) -> None:
+    release = threading.Event()
+
+    def blocked(context: JobContext) -> ExecuteResult:
+        release.wait(10)
+        return result_for(context)
+
+    accepted = [engine.submit(REQUEST, blocked) for _ in range(5)]  # 2 running + 3 queued
+    with pytest.raises(ServerBusy):
+        engine.submit(REQUEST, blocked)
+    assert len(engine.store.list_jobs()) == 5  # the refused one left no record
+    release.set()
+    for info in accepted:
+        wait_for(lambda info=info: engine.store.get(info.job_id).status is JobStatus.SUCCEEDED)
+    assert engine.submit(REQUEST, result_for)  # slots are free again
+
+
+def test_progress_is_reported(engine: JobEngine) -> None:
+    seen: list[int] = []
+
+    def computing(context: JobContext) -> ExecuteResult:
+        array = da.ones((2000, 2000), chunks=100) * 2
+        target = np.empty(array.shape)
+        original = context.report
+        context.report = lambda p: (seen.append(p), original(p))
+        da.store(array, target, lock=False, **context.compute_kwargs())
+        return result_for(context)
+
+    engine.run(REQUEST, computing)
+    assert seen and seen == sorted(seen) and max(seen) <= 99
+
+
+def test_dismiss_stops_computation(engine: JobEngine) -> None:
+    started = threading.Event()
+    computed: list[int] = []
+
+    def slow_chunk(block: np.ndarray) -> np.ndarray:
+        started.set()
+        computed.append(1)
+        time.sleep(0.05)
+        return block
+
+    def long_job(context: JobContext) -> ExecuteResult:
+        (context.workdir / "partial.tif").write_bytes(b"x")
+        array = da.ones((200, 200), chunks=10).map_blocks(slow_chunk)  # 400 chunks, ~10 s
+        da.store(array, np.empty(array.shape), lock=False, **context.compute_kwargs())
+        return result_for(context)
+
+    info = engine.submit(REQUEST, long_job)
+    assert started.wait(10)
+    engine.dismiss(info.job_id)
+    wait_for(lambda: engine.running() == 0)
+    done_at_stop = len(computed)
+    time.sleep(0.3)
+    assert len(computed) == done_at_stop < 400
+    assert engine.store.get(info.job_id).status is JobStatus.DISMISSED
+    assert not engine.workdir(info.job_id).exists()
+
+
+def test_dismissed_while_queued_never_runs(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, max_parallel=1, queue_size=5)
+    engine = JobEngine(settings, JobStore(tmp_path / "jobs.sqlite"))
+    release = threading.Event()
+    ran: list[str] = []
+
+    def blocked(context: JobContext) -> ExecuteResult:
+        ran.append(context.job_id)
+        release.wait(10)
+        return result_for(context)
+
+    first = engine.submit(REQUEST, blocked)
+    second = engine.submit(REQUEST, blocked)
+    engine.dismiss(second.job_id)
+    release.set()
+    wait_for(lambda: engine.running() == 0)
+    assert ran == [first.job_id]
+    assert engine.store.get(second.job_id).status is JobStatus.DISMISSED
+    engine.shutdown()
+
+
+def test_recover_fails_unfinished_jobs(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    store = JobStore(tmp_path / "jobs.sqlite")
+    store.create("a" * 32, REQUEST, expires=datetime.now(UTC))
+    store.update("a" * 32, status=JobStatus.RUNNING)
+    (settings.outputs_dir / ("a" * 32)).mkdir(parents=True)
+    engine = JobEngine(settings, store)
+    assert engine.recover() == ["a" * 32]
+    info = store.get("a" * 32)
+    assert info.status is JobStatus.FAILED and info.error.message == RESTARTED
+    assert not (settings.outputs_dir / ("a" * 32)).exists()
+    engine.shutdown()
+
+
+def test_sweep_expires_results(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, result_ttl=1)
+    engine = JobEngine(settings, JobStore(tmp_path / "jobs.sqlite"))
+
+    def writing(context: JobContext) -> ExecuteResult:
+        (context.workdir / "out.txt").write_text("x")
+        return result_for(context)
+
+    result = engine.run(REQUEST, writing)
+    assert engine.sweep() == []
+    time.sleep(1.1)
+    assert engine.sweep() == [result.job_id]
+    assert engine.store.is_expired(result.job_id)
+    assert not engine.workdir(result.job_id).exists()
+    engine.shutdown()

@@ -1,0 +1,339 @@
+"""A local HTTP data server for tests and benchmarks: a directory on 127.0.0.1, with Range support.
+
+    with DataServer(root) as server:
+        url = server.url("scene.tif")
+        ...
+        server.bytes_sent      # body bytes served so far ("bytes pulled")
+
+Besides files it answers a few routes that simulate what references meet in the wild:
+
+- ``/redirect?to=<url>&status=302`` redirects to ``to``;
+- ``/status/<code>`` answers that status;
+- ``/chunked/<file>`` serves a file with chunked encoding and no Content-Length;
+- ``POST /echo`` answers the request body (a POST reference whose "result" is its body);
+- ``/headers`` answers the request headers as JSON.
+
+``head_allowed=False`` makes HEAD answer 405, as some object stores do.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from dataclasses import asdict, dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.request import urlopen
+
+_CHUNK = 64 * 1024
+_STATS = "/__stats__"
+_RESET = "/__reset__"
+
+
+@dataclass(frozen=True)
+class Served:
+    """One request as the server saw it."""
+
+    method: str
+    path: str
+    range: str | None
+    status: int
+    body_bytes: int
+
+
+class DataServer:
+    """Serves ``root`` on 127.0.0.1 at a free port from a child process; counts what it sends.
+
+    A separate process, not a thread: some GDAL calls hold the GIL while they do HTTP, which would
+    deadlock against a server thread in the same interpreter, and a benchmark must not share its
+    GIL with the server it measures.
+    """
+
+    def __init__(self, root: Path, *, head_allowed: bool = True) -> None:
+        self.root = root.resolve()
+        self.head_allowed = head_allowed
+        self.port = 0
+        self._process: subprocess.Popen[str] | None = None
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, name: str) -> str:
+        """The URL of a file under ``root``."""
+        return f"{self.base_url}/{quote(name)}"
+
+    def redirect_url(self, target: str, status: int = 302) -> str:
+        """A URL that redirects to ``target``."""
+        return f"{self.base_url}/redirect?to={quote(target, safe='')}&status={status}"
+
+    @property
+    def requests(self) -> list[Served]:
+        """Every request served so far (control requests excluded)."""
+        with urlopen(f"{self.base_url}{_STATS}", timeout=10) as answer:
+            return [Served(**entry) for entry in json.load(answer)]
+
+    @property
+    def bytes_sent(self) -> int:
+        """Body bytes served so far (headers not counted; logged as each response starts)."""
+        return sum(entry.body_bytes for entry in self.requests)
+
+    def reset(self) -> None:
+        """Forget the requests served so far."""
+        with urlopen(f"{self.base_url}{_RESET}", timeout=10):
+            pass
+
+    def __enter__(self) -> DataServer:
+        command = [sys.executable, str(Path(__file__).resolve()), str(self.root)]
+        if not self.head_allowed:
+            command.append("--no-head")
+        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline()
+        if not line.strip().isdigit():
+            self.__exit__(None, None, None)
+            raise RuntimeError(f"data server did not start: {line!r}")
+        self.port = int(line)
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(timeout=5)
+        for stream in (self._process.stdin, self._process.stdout):
+            if stream is not None:
+                stream.close()
+        self._process = None
+
+
+class _Backend:
+    """The child's state: what to serve and the request log."""
+
+    def __init__(self, root: Path, head_allowed: bool) -> None:
+        self.root = root
+        self.head_allowed = head_allowed
+        self.lock = threading.Lock()
+        self.log: list[Served] = []
+
+    def record(self, entry: Served) -> None:
+        """Log one request (called by the handler threads)."""
+        with self.lock:
+            self.log.append(entry)
+
+
+def serve(root: Path, head_allowed: bool) -> None:
+    """Run the server in this process: print the port, serve until stdin closes or SIGTERM."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(_Backend(root.resolve(), head_allowed)))
+    httpd.daemon_threads = True
+    threading.Thread(target=_exit_when_parent_leaves, daemon=True).start()
+    print(httpd.server_address[1], flush=True)
+    httpd.serve_forever(poll_interval=0.05)
+
+
+def _exit_when_parent_leaves() -> None:
+    sys.stdin.read()
+    os._exit(0)
+
+
+def parse_ranges(header: str, size: int) -> list[tuple[int, int]] | None:
+    """Inclusive (start, end) byte ranges of a ``Range`` header; None if unsatisfiable/invalid."""
+    unit, _, spec = header.partition("=")
+    if unit.strip().lower() != "bytes":
+        return None
+    ranges = []
+    for part in spec.split(","):
+        first, _, last = part.strip().partition("-")
+        if not first:
+            if not last.isdigit() or int(last) == 0:
+                return None
+            start, end = max(size - int(last), 0), size - 1
+        elif first.isdigit() and (last.isdigit() or not last):
+            start, end = int(first), min(int(last) if last else size - 1, size - 1)
+        else:
+            return None
+        if start > end or start >= size:
+            return None
+        ranges.append((start, end))
+    return ranges
+
+
+def _handler_for(backend: _Backend) -> type[BaseHTTPRequestHandler]:
+    class Handler(_Handler):
+        owner = backend
+
+    return Handler
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: _Backend
+    protocol_version = "HTTP/1.1"
+    timeout = 10
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: the owner keeps its own log."""
+
+    def do_HEAD(self) -> None:
+        if not self.owner.head_allowed:
+            self._simple(HTTPStatus.METHOD_NOT_ALLOWED, b"")
+            return
+        self._route(head=True)
+
+    def do_GET(self) -> None:
+        self._route(head=False)
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if urlsplit(self.path).path == "/echo":
+            self._simple(HTTPStatus.OK, body, "application/octet-stream")
+        else:
+            self._route(head=False)
+
+    def _route(self, head: bool) -> None:
+        parts = urlsplit(self.path)
+        path = unquote(parts.path)
+        query = parse_qs(parts.query)
+        if path in (_STATS, _RESET):
+            self._control(path)
+        elif path == "/redirect":
+            status = int(query.get("status", ["302"])[0])
+            self._simple(HTTPStatus(status), b"", extra={"Location": query["to"][0]})
+        elif path.startswith("/status/"):
+            self._simple(HTTPStatus(int(path.rsplit("/", 1)[1])), b"status", head=head)
+        elif path == "/headers":
+            body = json.dumps({key.lower(): value for key, value in self.headers.items()}).encode()
+            self._simple(HTTPStatus.OK, body, "application/json", head=head)
+        elif path.startswith("/chunked/"):
+            self._file(path.removeprefix("/chunked"), head, chunked=True)
+        else:
+            self._file(path, head, chunked=False)
+
+    def _control(self, path: str) -> None:
+        with self.owner.lock:
+            body = json.dumps([asdict(entry) for entry in self.owner.log]).encode()
+            if path == _RESET:
+                self.owner.log.clear()
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _simple(
+        self,
+        status: HTTPStatus,
+        body: bytes,
+        content_type: str = "text/plain",
+        extra: dict[str, str] | None = None,
+        head: bool = False,
+    ) -> None:
+        self.owner.record(Served(self.command, self.path, None, status, 0 if head else len(body)))
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in (extra or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        if body and not head:
+            self.wfile.write(body)
+
+    def _file(self, relative: str, head: bool, chunked: bool) -> None:
+        target = (self.owner.root / relative.lstrip("/")).resolve()
+        if not target.is_relative_to(self.owner.root) or not target.is_file():
+            self._simple(HTTPStatus.NOT_FOUND, b"not found", head=head)
+            return
+        size = target.stat().st_size
+        header = self.headers.get("Range")
+        ranges = parse_ranges(header, size) if header and not chunked else None
+        if header and not chunked and ranges is None:
+            self._simple(
+                HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE, b"", extra={"Content-Range": f"*/{size}"}
+            )
+            return
+        # Logged before the body goes out, so a client that got the bytes always sees them counted.
+        planned = 0 if head else sum(end - start + 1 for start, end in ranges or [(0, size - 1)])
+        self.owner.record(Served(self.command, self.path, header, 206 if ranges else 200, planned))
+        with target.open("rb") as source:
+            if chunked:
+                self._send_chunked(source, head)
+            elif ranges is None:
+                self._send_whole(source, size, head)
+            elif len(ranges) == 1:
+                self._send_range(source, ranges[0], size, head)
+            else:
+                self._send_multipart(source, ranges, size, head)
+
+    def _copy(self, source: BinaryIO, start: int, length: int) -> None:
+        source.seek(start)
+        remaining = length
+        while remaining > 0 and (block := source.read(min(_CHUNK, remaining))):
+            self.wfile.write(block)
+            remaining -= len(block)
+
+    def _send_whole(self, source: BinaryIO, size: int, head: bool) -> None:
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "image/tiff")
+        self.send_header("Content-Length", str(size))
+        self.send_header("Accept-Ranges", "bytes")
+        self.end_headers()
+        if not head:
+            self._copy(source, 0, size)
+
+    def _send_range(self, source: BinaryIO, span: tuple[int, int], size: int, head: bool) -> None:
+        start, end = span
+        self.send_response(HTTPStatus.PARTIAL_CONTENT)
+        self.send_header("Content-Type", "image/tiff")
+        self.send_header("Content-Length", str(end - start + 1))
+        self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self.send_header("Accept-Ranges", "bytes")
+        self.end_headers()
+        if not head:
+            self._copy(source, start, end - start + 1)
+
+    def _send_multipart(self, source: BinaryIO, ranges: list[tuple[int, int]], size: int, head: bool) -> None:
+        boundary = "DATASERVERBOUNDARY"
+        heads = [
+            f"\r\n--{boundary}\r\nContent-Type: image/tiff\r\nContent-Range: bytes {s}-{e}/{size}\r\n\r\n"
+            for s, e in ranges
+        ]
+        tail = f"\r\n--{boundary}--\r\n".encode()
+        length = sum(len(h) + e - s + 1 for h, (s, e) in zip(heads, ranges, strict=True)) + len(tail)
+        self.send_response(HTTPStatus.PARTIAL_CONTENT)
+        self.send_header("Content-Type", f"multipart/byteranges; boundary={boundary}")
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
+        if head:
+            return
+        for part_head, (start, end) in zip(heads, ranges, strict=True):
+            self.wfile.write(part_head.encode())
+            self._copy(source, start, end - start + 1)
+        self.wfile.write(tail)
+
+    def _send_chunked(self, source: BinaryIO, head: bool) -> None:
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        if head:
+            return
+        while block := source.read(_CHUNK):
+            self.wfile.write(f"{len(block):X}\r\n".encode() + block + b"\r\n")
+        self.wfile.write(b"0\r\n\r\n")
+
+
+if __name__ == "__main__":
+    serve(Path(sys.argv[1]), head_allowed="--no-head" not in sys.argv[2:])
