@@ -27,6 +27,7 @@ from app.errors import (
     ResultNotReady,
     StorageNotSupported,
     VersionNegotiationFailed,
+    error_from_codes,
 )
 from app.jobs.context import JobContext
 from app.jobs.engine import JobEngine
@@ -112,15 +113,21 @@ class WpsService:
         return info
 
     def result(self, job_id: str) -> ExecuteResult:
-        """The result of a succeeded job; ResultNotReady while it runs, NoSuchJob once expired."""
+        """The result of a succeeded job; ResultNotReady while it runs, NoSuchJob once expired.
+
+        A failed job answers with the exception it failed with.
+        """
         info = self.status(job_id)
         if info.expired:
             raise NoSuchJob(f"the results of job {job_id!r} expired", locator=job_id)
         if not info.status.finished:
             raise ResultNotReady(f"job {job_id!r} has not finished", locator=job_id)
+        if info.error is not None:  # failed: GetResult reports the job's own exception
+            error = info.error
+            raise error_from_codes(error.code, error.wps2_code, error.message, error.locator)
         result = self.engine.store.result(job_id)
         if result is None:
-            raise ResultNotReady(f"job {job_id!r} has no result: it failed", locator=job_id)
+            raise NoSuchJob(f"job {job_id!r} has no result", locator=job_id)
         return result
 
     def dismiss(self, job_id: str) -> JobInfo:

@@ -94,3 +94,30 @@ def test_execute_error_reaches_owslib(live_server: LiveServer) -> None:
     exception = report.find("{http://www.opengis.net/ows/1.1}Exception")
     assert exception.get("exceptionCode") == "InvalidParameterValue"
     assert exception.get("locator") == "nonsense"
+
+
+def test_execute_ndvi_async_with_status_polling(
+    live_server: LiveServer, data_server: DataServer, rasters: RasterFactory
+) -> None:
+    common = {"width": 700, "height": 450, "nodata": 0, "nodata_fraction": 0.01, "blocksize": 128}
+    red = rasters("red.tif", seed=21, **common)
+    nir = rasters("nir.tif", seed=22, **common)
+    wps = WebProcessingService(f"{live_server.url}/wps", skip_caps=True)
+    execution = wps.execute(
+        "ndvi",
+        [
+            ("red", ComplexDataInput(data_server.url("red.tif"), mimeType=GEOTIFF)),
+            ("nir", ComplexDataInput(data_server.url("nir.tif"), mimeType=GEOTIFF)),
+        ],
+        output=[("ndvi", True)],
+    )  # OWSLib's default mode: storeExecuteResponse + status, then poll statusLocation
+    assert execution.statusLocation.startswith(f"{live_server.url}/wps/status/")
+    polls = 0
+    while not execution.isComplete():
+        execution.checkStatus(sleepSecs=0.1)
+        polls += 1
+        assert polls < 300
+    assert execution.isSucceded(), execution.errors
+    downloaded = httpx.get(execution.processOutputs[0].reference)
+    with rasterio.MemoryFile(downloaded.content) as memfile, memfile.open() as dataset:
+        assert_ndvi_matches(dataset, red, nir)

@@ -15,6 +15,7 @@ import rasterio
 import rioxarray  # noqa: F401
 import xarray as xr
 from affine import Affine
+from dask.callbacks import Callback
 
 from app.raster.open import open_raster
 from app.raster.write import write_geotiff
@@ -139,6 +140,13 @@ def test_uses_the_callers_scheduler(tmp_path: Path) -> None:
     with dask.config.set(scheduler=scheduler):
         write_geotiff(synthetic((100, 100), chunks=50), tmp_path / "out.tif")
     assert len(calls) == 1
+
+
+def test_compute_keywords_reach_dask(tmp_path: Path) -> None:
+    finished: list[object] = []
+    callback = Callback(posttask=lambda key, result, dsk, state, worker: finished.append(key))
+    write_geotiff(synthetic((300, 300), chunks=100), tmp_path / "out.tif", {"callbacks": [callback._callback]})
+    assert len(finished) >= 9
 
 
 def test_failure_leaves_no_partial_file(tmp_path: Path) -> None:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import httpx
 from lxml import etree
 
 OWS11 = "http://www.opengis.net/ows/1.1"
+OWS20 = "http://www.opengis.net/ows/2.0"
 WPS100 = "http://www.opengis.net/wps/1.0.0"
+WPS200 = "http://www.opengis.net/wps/2.0"
 NS = {"ows": OWS11, "wps": WPS100, "xlink": "http://www.w3.org/1999/xlink"}
+NS2 = {"ows": OWS20, "wps": WPS200, "xlink": "http://www.w3.org/1999/xlink"}
 
 
 def xml(response: httpx.Response) -> etree._Element:
@@ -17,15 +23,31 @@ def xml(response: httpx.Response) -> etree._Element:
 
 
 def assert_exception(
-    response: httpx.Response, code: str, status: int, locator: str | None = None
+    response: httpx.Response,
+    code: str,
+    status: int,
+    locator: str | None = None,
+    version: str = "1.0.0",
 ) -> etree._Element:
-    """The response is an ows:ExceptionReport with this code, HTTP status and locator."""
+    """The response is an ows:ExceptionReport (OWS 1.1, or 2.0 for WPS 2.0) with this code, status, locator."""
     assert response.status_code == status, (response.status_code, response.text[:500])
     root = xml(response)
-    assert etree.QName(root).localname == "ExceptionReport", response.text[:500]
-    exception = root.find("ows:Exception", NS)
+    ows = OWS20 if version.startswith("2") else OWS11
+    assert root.tag == f"{{{ows}}}ExceptionReport", response.text[:500]
+    exception = root.find(f"{{{ows}}}Exception")
     assert exception is not None
     assert exception.get("exceptionCode") == code, response.text[:500]
     if locator is not None:
         assert exception.get("locator") == locator, response.text[:500]
     return exception
+
+
+def poll(fetch: Callable[[], etree._Element], done: Callable[[etree._Element], bool], timeout: float = 30):
+    """Fetch a status document until ``done`` says so; the last document."""
+    deadline = time.monotonic() + timeout
+    while True:
+        document = fetch()
+        if done(document):
+            return document
+        assert time.monotonic() < deadline, etree.tostring(document)[:500]
+        time.sleep(0.05)
