@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from app.main import create_app
 from app.settings import Settings
 from tests.support.dataserver import DataServer
 from tests.support.rasters import RasterFactory
+from tests.support.service import free_port
 from tests.support.xsd_check import XsdChecker
 
 
@@ -42,13 +42,6 @@ def client(checked_app: XsdChecker) -> Iterator[TestClient]:
     """A test client on the XSD-checked app (lifespan run)."""
     with TestClient(checked_app, raise_server_exceptions=False) as test_client:
         yield test_client
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class LiveServer:

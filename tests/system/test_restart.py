@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 from lxml import etree
 
-from tests.conftest import free_port
 from tests.support.dataserver import DataServer
 from tests.support.ows import NS
 from tests.support.rasters import RasterFactory
+from tests.support.service import free_port, service_process
 
-ROOT = Path(__file__).resolve().parents[2]
+ENV = {"WPS_MAX_PARALLEL": "1", "WPS_CHUNK_SIZE": "256"}
 
 
 def ndvi_request(data_server: DataServer, red: str, nir: str, asynchronous: bool) -> str:
@@ -34,38 +29,6 @@ def ndvi_request(data_server: DataServer, red: str, nir: str, asynchronous: bool
         '<wps:Output asReference="true"><ows:Identifier>ndvi</ows:Identifier></wps:Output>'
         "</wps:ResponseDocument></wps:ResponseForm></wps:Execute>"
     )
-
-
-@contextmanager
-def service_process(data_dir: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    """``uvicorn app.main:app`` as a child process, configured by environment only."""
-    env = os.environ | {
-        "WPS_DATA_DIR": str(data_dir),
-        "WPS_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "WPS_ALLOWED_HOSTS": "127.0.0.1",
-        "WPS_MAX_PARALLEL": "1",
-        "WPS_CHUNK_SIZE": "256",
-    }
-    command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)]
-    log = (data_dir.parent / f"service-{port}.log").open("ab")
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, "service exited at start-up"
-            assert time.monotonic() < deadline, "service did not start"
-            time.sleep(0.1)
-        yield process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=20)
-        log.close()
 
 
 def status(location: str) -> etree._Element:
@@ -88,7 +51,7 @@ def test_sigkill_mid_job_then_restart(
     data_dir, port = tmp_path / "service-data", free_port()
     url = f"http://127.0.0.1:{port}/wps"
 
-    with service_process(data_dir, port) as process:
+    with service_process(data_dir, port, ENV) as process:
         done = etree.fromstring(
             httpx.post(
                 url, content=ndvi_request(data_server, "red-small.tif", "nir-small.tif", False), timeout=60
@@ -112,7 +75,7 @@ def test_sigkill_mid_job_then_restart(
         process.wait(timeout=10)
 
     running_id = running.get("statusLocation").rsplit("/", 1)[1]
-    with service_process(data_dir, port):
+    with service_process(data_dir, port, ENV):
         assert httpx.get(href).content == finished_bytes
         assert state(status(done.get("statusLocation"))) == "ProcessSucceeded"
         for interrupted in (running, queued):
