@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import dask
+import numpy as np
 import xarray as xr
 
 from app.core.checks import find_format
@@ -76,15 +78,33 @@ def _to_result(
     workdir: Path,
     compute: dict[str, Any],
 ) -> OutputResult:
+    value = _computed(value, compute)
     if parameter.kind is DataKind.COMPLEX:
         return _complex_result(value, parameter, wanted, workdir, compute)
     if parameter.kind is DataKind.BBOX and isinstance(value, BoundingBoxValue):
         return BoundingBoxResult(lower=value.lower, upper=value.upper, crs=value.crs)
+    if isinstance(value, np.generic | np.ndarray) and np.ndim(value) == 0:  # a reduction's scalar
+        value = value.item()
     if parameter.kind is DataKind.LITERAL and isinstance(value, str | int | float | bool):
         data_type = parameter.literal.data_type if parameter.literal else "string"
         text = str(value).lower() if isinstance(value, bool) else str(value)
         return LiteralResult(value=text, data_type=data_type, uom=wanted.uom)
     raise NoApplicableCode(f"process returned an unexpected value for {parameter.identifier!r}")
+
+
+def _computed(value: object, compute: dict[str, Any]) -> object:
+    """Compute a lazy non-raster output (a dask collection: a reduction, a ``dask.delayed``).
+
+    Lazy rasters are left to the GeoTIFF writer, which computes them tile by tile; anything else
+    lazy is computed here, with the job's progress and cancellation callbacks.
+    """
+    if isinstance(value, xr.DataArray) and value.ndim >= 2:
+        return value
+    if isinstance(value, xr.DataArray):  # a 0-d (or 1-d) reduction
+        value = value.data
+    if dask.is_dask_collection(value):
+        (value,) = dask.compute(value, **compute)
+    return value
 
 
 def _complex_result(
