@@ -12,8 +12,9 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from app.algorithms.registry import Registry, default_registry
-from app.api import health, outputs, wps
+from app.api import health, metrics, outputs, wps
 from app.api.errors import install_error_handlers
+from app.api.metrics import Metrics, install_metrics
 from app.core.service import WpsService
 from app.jobs.engine import JobEngine
 from app.jobs.store import JobStore
@@ -21,6 +22,12 @@ from app.raster.gdal_env import configure_gdal
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
+
+DESCRIPTION = (
+    "Raster geoprocessing on dask-chunked kernels, over OGC API - Processes - Part 1: Core 1.0 (JSON: "
+    "`/processes`, `/jobs`) and OGC WPS 1.0.0 / 2.0.0 (XML: `/wps`). One process registry and one job "
+    "store: a job submitted through any face is visible and controllable through the others."
+)
 
 
 def create_app(settings: Settings | None = None, registry: Registry | None = None) -> FastAPI:
@@ -52,9 +59,11 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         lifespan=lifespan,
     )
     app.state.settings = settings
-    for module in (wps, outputs, health):
+    app.state.metrics = Metrics()
+    for module in (wps, outputs, health, metrics):
         app.include_router(module.router)
     install_error_handlers(app)
+    install_metrics(app, app.state.metrics)
     return app
 
 

@@ -174,6 +174,12 @@ class JobStore:
             rows = cursor.execute(query, (*params, limit, offset)).fetchall()
         return [_info(row) for row in rows]
 
+    def count_by_status(self) -> dict[JobStatus, int]:
+        """How many jobs are in each state."""
+        with self._cursor() as cursor:
+            rows = cursor.execute("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status").fetchall()
+        return {JobStatus(row["status"]): row["n"] for row in rows}
+
     def unfinished(self) -> list[str]:
         """Ids of jobs still accepted or running."""
         query = "SELECT job_id FROM jobs WHERE status IN (?, ?)"

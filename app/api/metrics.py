@@ -1,0 +1,78 @@
+"""``/metrics``: Prometheus metrics of requests and jobs, from one registry per app."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+from app.api.deps import get_service
+from app.core.models import JobStatus
+from app.core.service import WpsService
+
+router = APIRouter(tags=["Operations"])
+
+
+class Metrics:
+    """The service's metrics; a registry per app so that test apps do not share counters."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "wps_http_requests",
+            "HTTP requests served, by route and status class",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "wps_http_request_seconds",
+            "Time to answer HTTP requests",
+            ["method", "route"],
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600),
+        )
+        self.jobs = Gauge("wps_jobs", "Jobs in the job store, by status", ["status"], registry=self.registry)
+        self.active = Gauge(
+            "wps_jobs_active", "Jobs running or queued in this process", registry=self.registry
+        )
+
+    def observe(self, request: Request, status: int, seconds: float) -> None:
+        """Count one answered request under its route template (never the raw path)."""
+        route = request.scope.get("route")
+        template = getattr(route, "path", "unmatched")
+        self.requests.labels(request.method, template, f"{status // 100}xx").inc()
+        self.latency.labels(request.method, template).observe(seconds)
+
+
+def install_metrics(app: Callable[..., object], metrics: Metrics) -> None:
+    """Time every request (an HTTP middleware on the FastAPI app)."""
+
+    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        metrics.observe(request, response.status_code, time.perf_counter() - started)
+        return response
+
+    app.middleware("http")(measure)  # type: ignore[attr-defined]
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def metrics(request: Request, service: Annotated[WpsService, Depends(get_service)]) -> Response:
+    """Request counters and latencies, job counts by status, jobs active in this process."""
+    state: Metrics = request.app.state.metrics
+    counts = service.engine.store.count_by_status()
+    for status in JobStatus:
+        state.jobs.labels(status.value).set(counts.get(status, 0))
+    state.active.set(service.engine.running())
+    return Response(generate_latest(state.registry), media_type=CONTENT_TYPE_LATEST)
