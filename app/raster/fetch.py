@@ -24,7 +24,7 @@ import httpx
 
 from app.core.models import ComplexValue
 from app.errors import DataNotAccessible, FileSizeExceeded
-from app.raster.gdal_env import configure_gdal
+from app.raster.gdal_env import configure_gdal, forget_remote_file
 from app.raster.guard import HTTP_SCHEMES, check_url, local_file
 from app.settings import Settings
 
@@ -55,7 +55,9 @@ def resolve_reference(value: ComplexValue, settings: Settings, locator: str, wor
     configure_gdal(settings)
     if value.method != "GET" or value.headers or value.body is not None or value.body_href:
         return str(_download_to_file(value, settings, locator, workdir))
-    return "/vsicurl/" + _preflight(href, settings, locator)
+    path = "/vsicurl/" + _preflight(href, settings, locator)
+    forget_remote_file(path)  # a new job sees the file as it is now, not as an earlier job saw it
+    return path
 
 
 def fetch_bytes(value: ComplexValue, settings: Settings, locator: str) -> bytes:

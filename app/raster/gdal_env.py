@@ -16,9 +16,13 @@ calls it, so a forgotten start-up call degrades to "configured on first referenc
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import math
 import os
 import threading
+from collections.abc import Callable
+from pathlib import Path
 
 from app.settings import Settings
 
@@ -56,3 +60,50 @@ def configure_gdal(settings: Settings) -> dict[str, str]:
                 os.environ.setdefault(key, value)
             _applied = {key: os.environ[key] for key in gdal_defaults(settings)}
         return dict(_applied)
+
+
+def forget_remote_file(vsi_path: str) -> bool:
+    """Drop what GDAL cached about a ``/vsicurl/`` file (size, header, blocks) in this process.
+
+    GDAL keeps that cache process-wide, keyed by URL, for the life of the process: a file changed
+    on its server between two jobs would otherwise be read with the old size and header, failing
+    or mixing old and new bytes. Called once per job and reference, before the first open.
+    Returns False where GDAL's library cannot be reached (the cache then stays as it is).
+    """
+    clear = _partial_clear_cache()
+    if clear is None:
+        return False
+    clear(vsi_path.encode())
+    return True
+
+
+@functools.cache
+def _partial_clear_cache() -> Callable[[bytes], None] | None:
+    """``VSICurlPartialClearCache`` of the libgdal rasterio loaded (other packages, e.g. pyogrio,
+    may map their own copy of GDAL into the process: that one's cache is not rasterio's)."""
+    path = _rasterio_libgdal()
+    if path is None:
+        return None
+    try:
+        function = ctypes.CDLL(path).VSICurlPartialClearCache
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_char_p]
+    function.restype = None
+    return function  # type: ignore[no-any-return]
+
+
+def _rasterio_libgdal() -> str | None:
+    """The path of the libgdal rasterio uses, among those mapped into this process."""
+    import rasterio
+
+    try:
+        lines = Path("/proc/self/maps").read_text().splitlines()
+    except OSError:
+        return None
+    mapped = {line.split()[-1] for line in lines if "/libgdal" in line}
+    bundled = str(Path(rasterio.__file__).resolve().parent.parent / "rasterio.libs")
+    ours = sorted(path for path in mapped if path.startswith(bundled))
+    if ours:
+        return ours[0]
+    return mapped.pop() if len(mapped) == 1 else None  # a system GDAL; ambiguous: give up

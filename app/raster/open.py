@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 import uuid
-import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -62,11 +61,10 @@ class RasterInfo:
 
 def open_raster(path: str, *, chunk_size: int, locator: str) -> xr.DataArray:
     """Open a GeoTIFF lazily; dims (band, y, x), chunks aligned to its blocks, CRS and nodata set."""
-    with (
-        _translated_errors(path, locator),
-        _quiet_georeference(),
-        rasterio.open(path, driver="GTiff") as src,
-    ):
+    # A raster without georeferencing makes rasterio warn (NotGeoreferencedWarning) before it is
+    # refused below; warnings.catch_warnings is not thread-safe, so the warning is left alone
+    # (and turned into WrongInputData where warnings are errors).
+    with _translated_errors(path, locator), rasterio.open(path, driver="GTiff") as src:
         info = _read_info(src, locator)
     reader = _WindowReader(path, info, locator)
     name = f"open_raster-{uuid.uuid4().hex}"
@@ -117,11 +115,7 @@ class _WindowReader:
             return np.empty(shape, self.dtype)
         (b0, b1, _), (r0, r1, _), (c0, c1, _) = axes
         window = rasterio.windows.Window.from_slices((r0, r1), (c0, c1))
-        with (
-            _translated_errors(self.path, self.locator),
-            _quiet_georeference(),
-            rasterio.open(self.path, driver="GTiff") as src,
-        ):
+        with _translated_errors(self.path, self.locator), rasterio.open(self.path, driver="GTiff") as src:
             block = src.read(indexes=list(range(b0 + 1, b1 + 1)), window=window)
         for position in reversed(range(self.ndim)):  # last axis first: dropped axes shift nothing
             local = axes[position][2]
@@ -185,13 +179,6 @@ def _to_dataarray(array: da.Array, info: RasterInfo) -> xr.DataArray:
 
 
 @contextmanager
-def _quiet_georeference() -> Iterator[None]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        yield
-
-
-@contextmanager
 def _translated_errors(path: str, locator: str) -> Iterator[None]:
     """Turn GDAL/rasterio failures into client-safe errors that name no server path."""
     try:
@@ -200,6 +187,8 @@ def _translated_errors(path: str, locator: str) -> Iterator[None]:
         raise
     except (RasterioError, CPLE_BaseError) as exc:
         raise _client_error(path, _messages(exc), locator) from exc
+    except NotGeoreferencedWarning as exc:  # where warnings are errors (``-W error``)
+        raise WrongInputData(f"input {locator!r} has no georeferencing", locator) from exc
 
 
 def _messages(exc: BaseException) -> str:

@@ -74,6 +74,9 @@ def geotiff_profile(cube: xr.DataArray, dtype: np.dtype) -> dict[str, object]:
         "blockxsize": _tile_edge(width),
         "blockysize": _tile_edge(height),
         "compress": "deflate",
+        # Level 1: on 10980 x 10980 NDVI (float32) and reflectance (uint16) tiles the files came
+        # out the same size as at the default level 6, in about half the compression time.
+        "zlevel": 1,
         "predictor": predictor,
         "interleave": "pixel" if count > 1 else "band",
         "BIGTIFF": "IF_SAFER",

@@ -156,6 +156,16 @@ def test_loopback_allowed_when_listed_by_name(tmp_path: Path, server: DataServer
     np.testing.assert_array_equal(opened.values, raster.data)
 
 
+def test_a_changed_remote_file_is_read_afresh(tmp_path: Path, server: DataServer, raster: Raster) -> None:
+    settings = make_settings(tmp_path, allowed_hosts=LOOPBACK)
+    first = resolve_reference(ref(server.url("a.tif")), settings, "raster", tmp_path)
+    np.testing.assert_array_equal(open_raster(first, chunk_size=256, locator="r").values, raster.data)
+    changed = RasterFactory(tmp_path / "other")("a.tif", width=64, height=48, blocksize=16, seed=7)
+    raster.path.write_bytes(changed.path.read_bytes())  # a new version at the same URL
+    second = resolve_reference(ref(server.url("a.tif")), settings, "raster", tmp_path)
+    np.testing.assert_array_equal(open_raster(second, chunk_size=256, locator="r").values, changed.data)
+
+
 def test_redirect_followed_to_allowed_target(tmp_path: Path, server: DataServer) -> None:
     settings = make_settings(tmp_path, allowed_hosts=LOOPBACK)
     hops = server.redirect_url(server.redirect_url(server.url("a.tif"), 307), 301)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,6 +15,7 @@ import pytest
 import rasterio
 import rioxarray
 import xarray as xr
+from rasterio.errors import NotGeoreferencedWarning
 
 from app.errors import DataNotAccessible, WrongInputData
 from app.raster.open import RasterInfo, block_aligned_chunks, open_raster
@@ -120,6 +123,13 @@ def test_concurrent_remote_reads_are_correct(make_raster: RasterFactory, served:
     opened = open_raster("/vsicurl/" + served.url("remote.tif"), chunk_size=64, locator="raster")
     with ThreadPoolExecutor(8) as pool, dask.config.set(pool=pool, scheduler="threads"):
         np.testing.assert_array_equal(opened.values, raster.data)
+
+
+def test_graph_pickles_for_distributed_workers(make_raster: RasterFactory) -> None:
+    raster = make_raster(width=200, height=150, blocksize=64)
+    opened = open_local(raster.path, chunk_size=64)
+    revived = pickle.loads(pickle.dumps(opened))
+    np.testing.assert_array_equal(revived.values, raster.data)
 
 
 def test_fused_int_and_strided_indexing(make_raster: RasterFactory) -> None:
@@ -236,3 +246,15 @@ def test_georeferencing_required(tmp_path: Path, fields: dict[str, object], mess
         dst.write(np.zeros((1, spec.height, spec.width), spec.dtype))
     with pytest.raises(WrongInputData, match=message):
         open_local(path)
+
+
+def test_no_georeferencing_where_warnings_are_errors(tmp_path: Path) -> None:
+    path = tmp_path / "plain.tif"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(path, "w", **profile(RasterSpec(crs=None, transform=None))) as dst:  # type: ignore[arg-type]
+            dst.write(np.zeros((1, 200, 300), "uint16"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NotGeoreferencedWarning)
+        with pytest.raises(WrongInputData, match="georeferencing"):
+            open_local(path)

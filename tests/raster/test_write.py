@@ -145,7 +145,9 @@ def test_uses_the_callers_scheduler(tmp_path: Path) -> None:
 def test_compute_keywords_reach_dask(tmp_path: Path) -> None:
     finished: list[object] = []
     callback = Callback(posttask=lambda key, result, dsk, state, worker: finished.append(key))
-    write_geotiff(synthetic((300, 300), chunks=100), tmp_path / "out.tif", {"callbacks": [callback._callback]})
+    write_geotiff(
+        synthetic((300, 300), chunks=100), tmp_path / "out.tif", {"callbacks": [callback._callback]}
+    )
     assert len(finished) >= 9
 
 
