@@ -5,8 +5,6 @@ Nothing past this module sees an lxml element.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable
 
 from lxml import etree
@@ -26,6 +24,7 @@ from app.core.models import (
 )
 from app.errors import InvalidParameterValue, MissingParameterValue
 from app.wps_xml.kvp import Kvp, KvpItem, parse_bool, parse_items, split_list
+from app.wps_xml.payload import decode_payload, inline_payload, parse_position
 
 WPS = "http://www.opengis.net/wps/1.0.0"
 OWS = "http://www.opengis.net/ows/1.1"
@@ -77,7 +76,7 @@ def _kvp_input(item: KvpItem, kind: DataKind) -> InputValue:
     href = attrs.get("href") or attrs.get("xlink:href")
     value = item.value or ""
     if href or kind is DataKind.COMPLEX:
-        data = None if href else _decode_payload(value.encode(), attrs.get("encoding"), item.identifier)
+        data = None if href else decode_payload(value.encode(), attrs.get("encoding"), item.identifier)
         return ComplexValue(
             mime_type=attrs.get("mimetype"),
             encoding=attrs.get("encoding"),
@@ -221,7 +220,7 @@ def _xml_reference(reference: etree._Element, name: str) -> ComplexValue:
         href=href.strip(),
         method="POST" if (reference.get("method") or "GET").upper() == "POST" else "GET",
         headers=tuple((h.get("key", ""), h.get("value", "")) for h in reference.iterfind("wps:Header", NS)),
-        body=_inline_payload(body) if body is not None else None,
+        body=inline_payload(body) if body is not None else None,
         body_href=body_reference.get(_q("xlink", "href")) if body_reference is not None else None,
     )
 
@@ -232,25 +231,8 @@ def _xml_complex(value: etree._Element, name: str) -> ComplexValue:
         mime_type=value.get("mimeType"),
         encoding=encoding,
         schema_url=value.get("schema"),
-        data=_decode_payload(_inline_payload(value), encoding, name),
+        data=decode_payload(inline_payload(value), encoding, name),
     )
-
-
-def _inline_payload(element: etree._Element) -> bytes:
-    """The content of an inline element: its first child element serialized, else its text."""
-    children = [child for child in element if isinstance(child.tag, str)]
-    if children:
-        return etree.tostring(children[0], encoding="utf-8")
-    return (element.text or "").encode("utf-8")
-
-
-def _decode_payload(payload: bytes, encoding: str | None, locator: str) -> bytes:
-    if (encoding or "").lower() != "base64":
-        return payload
-    try:
-        return base64.b64decode(b"".join(payload.split()), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise InvalidParameterValue(f"input {locator!r} is not valid base64", locator=locator) from exc
 
 
 def _xml_bbox(value: etree._Element, name: str) -> BoundingBoxValue:
@@ -261,17 +243,9 @@ def _xml_bbox(value: etree._Element, name: str) -> BoundingBoxValue:
     crs = value.get("crs")
     if crs is None and etree.QName(value).localname == "WGS84BoundingBox":
         crs = "urn:ogc:def:crs:OGC:1.3:CRS84"
-    return BoundingBoxValue(lower=_corner(lower, name), upper=_corner(upper, name), crs=crs)
-
-
-def _corner(element: etree._Element, name: str) -> tuple[float, ...]:
-    try:
-        values = tuple(float(v) for v in (element.text or "").split())
-    except ValueError as exc:
-        raise InvalidParameterValue(f"input {name!r}: corners must be numbers", locator=name) from exc
-    if not values:
-        raise InvalidParameterValue(f"input {name!r}: a corner is empty", locator=name)
-    return values
+    return BoundingBoxValue(
+        lower=parse_position(lower.text, name), upper=parse_position(upper.text, name), crs=crs
+    )
 
 
 def _xml_response_form(form: etree._Element | None) -> ResponseForm:
