@@ -1,21 +1,29 @@
-"""``clip``: cut a raster to a bounding box given in any EPSG CRS."""
+"""``clip``: cut a raster to a bounding box (any EPSG CRS) and/or a geometry (pixels outside masked)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Annotated
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
 
+import dask.array as da
+import numpy as np
 import rasterio.windows
 import xarray as xr
+from affine import Affine
 from pyproj import CRS
 from pyproj.exceptions import CRSError
+from rasterio.errors import WindowError
+from rasterio.features import geometry_mask
 from rasterio.warp import transform_bounds
+from shapely.geometry import box
+from shapely.geometry.base import BaseGeometry
 
 from app.algorithms.base import BBoxInput, ComplexInput, Output, Process, ProcessInputs
-from app.algorithms.formats import GEOTIFF_FORMATS
+from app.algorithms.formats import GEOTIFF_FORMATS, VECTOR_FORMATS
 from app.core.models import BoundingBoxValue, DataKind
-from app.errors import InvalidParameterValue
+from app.errors import InvalidParameterValue, MissingParameterValue
+from app.raster.vectors import Vector, to_crs
 
 
 def bbox_crs(bbox: BoundingBoxValue, default: CRS) -> tuple[CRS, bool]:
@@ -38,6 +46,20 @@ def bbox_crs(bbox: BoundingBoxValue, default: CRS) -> tuple[CRS, bool]:
     return crs, first_axis in {"east", "west"}
 
 
+def bounds_window(
+    transform: Affine, shape: tuple[int, int], bounds: Sequence[float]
+) -> rasterio.windows.Window | None:
+    """The pixels (of a ``shape`` = (rows, cols) grid) whose area meets ``bounds``; None if none do."""
+    left, bottom, right, top = bounds
+    window = rasterio.windows.from_bounds(left, bottom, right, top, transform)
+    col0, row0 = max(math.floor(window.col_off + 1e-9), 0), max(math.floor(window.row_off + 1e-9), 0)
+    col1 = min(math.ceil(window.col_off + window.width - 1e-9), shape[1])
+    row1 = min(math.ceil(window.row_off + window.height - 1e-9), shape[0])
+    if col1 <= col0 or row1 <= row0:
+        return None
+    return rasterio.windows.Window(col0, row0, col1 - col0, row1 - row0)
+
+
 def bbox_window(data: xr.DataArray, bbox: BoundingBoxValue) -> rasterio.windows.Window:
     """The pixel window of ``data`` that covers ``bbox`` (reprojected to the raster CRS)."""
     if bbox.dimensions != 2:
@@ -48,14 +70,11 @@ def bbox_window(data: xr.DataArray, bbox: BoundingBoxValue) -> rasterio.windows.
         x0, y0, x1, y1 = y0, x0, y1, x1
     if x0 >= x1 or y0 >= y1:
         raise InvalidParameterValue("bbox lower corner must be below its upper", locator="bbox")
-    left, bottom, right, top = transform_bounds(crs, data.rio.crs, x0, y0, x1, y1, densify_pts=21)
-    window = rasterio.windows.from_bounds(left, bottom, right, top, data.rio.transform())
-    col0, row0 = max(math.floor(window.col_off + 1e-9), 0), max(math.floor(window.row_off + 1e-9), 0)
-    col1 = min(math.ceil(window.col_off + window.width - 1e-9), data.rio.width)
-    row1 = min(math.ceil(window.row_off + window.height - 1e-9), data.rio.height)
-    if col1 <= col0 or row1 <= row0:
+    bounds = transform_bounds(crs, data.rio.crs, x0, y0, x1, y1, densify_pts=21)
+    window = bounds_window(data.rio.transform(), (data.rio.height, data.rio.width), bounds)
+    if window is None:
         raise InvalidParameterValue("bbox does not intersect the raster", locator="bbox")
-    return rasterio.windows.Window(col0, row0, col1 - col0, row1 - row0)
+    return window
 
 
 def clip_bbox(data: xr.DataArray, bbox: BoundingBoxValue) -> xr.DataArray:
@@ -63,29 +82,130 @@ def clip_bbox(data: xr.DataArray, bbox: BoundingBoxValue) -> xr.DataArray:
     return data.rio.isel_window(bbox_window(data, bbox))
 
 
+def fill_value(dtype: np.dtype) -> float | int | bool:
+    """The nodata a clip sets when the raster has none: NaN, 0 (unsigned, bool) or the dtype's min."""
+    if dtype.kind in "fc":
+        return math.nan
+    if dtype.kind in "ub":
+        return 0
+    return int(np.iinfo(dtype).min)
+
+
+def clip_geometry(
+    data: xr.DataArray, geometry: Vector, within: rasterio.windows.Window | None = None
+) -> xr.DataArray:
+    """Crop ``data`` to the geometry's bounds (inside ``within``) and set pixels outside it to nodata.
+
+    A pixel is inside when its centre is (GDAL's rasterization rule, ``all_touched=False``). The
+    raster's nodata is kept; a raster without one gets :func:`fill_value`. Lazy, chunk by chunk.
+    """
+    shapes = [g for g in to_crs(geometry, data.rio.crs, locator="geometry").geometries if not g.is_empty]
+    window = _geometry_window(data, shapes, within)
+    cropped = data.rio.isel_window(window)
+    nodata = data.rio.nodata
+    if nodata is None:
+        nodata = fill_value(np.dtype(data.dtype))
+    masked = mask_outside(cropped, shapes, nodata)
+    return masked.rio.write_nodata(nodata, encoded=False)
+
+
+def _geometry_window(
+    data: xr.DataArray, shapes: list[BaseGeometry], within: rasterio.windows.Window | None
+) -> rasterio.windows.Window:
+    transform, shape = data.rio.transform(), (data.rio.height, data.rio.width)
+    limit = within or rasterio.windows.Window(0, 0, shape[1], shape[0])
+    footprint = box(*rasterio.windows.bounds(limit, transform))
+    touching = [s for s in shapes if s.intersects(footprint)]
+    window = None
+    if touching:
+        minx, miny, maxx, maxy = zip(*(s.bounds for s in touching), strict=True)
+        window = bounds_window(transform, shape, (min(minx), min(miny), max(maxx), max(maxy)))
+    if window is not None:
+        try:
+            window = window.intersection(limit)
+        except WindowError:
+            window = None
+    if window is None or window.width <= 0 or window.height <= 0:
+        where = "the bbox" if within is not None else "the raster"
+        raise InvalidParameterValue(f"geometry does not intersect {where}", locator="geometry")
+    return window
+
+
+def mask_outside(data: xr.DataArray, shapes: list[BaseGeometry], nodata: float | int | bool) -> xr.DataArray:
+    """``data`` (spatial dims last) with pixels whose centre is outside every shape set to ``nodata``."""
+    array = data.data if isinstance(data.data, da.Array) else da.from_array(data.data, chunks=data.shape)
+    masked = da.map_blocks(
+        _mask_block,
+        array,
+        shapes=shapes,
+        transform=data.rio.transform(),
+        nodata=nodata,
+        dtype=array.dtype,
+        meta=np.empty((0,) * array.ndim, dtype=array.dtype),
+    )
+    return data.copy(data=masked)
+
+
+def _mask_block(
+    block: np.ndarray,
+    shapes: list[BaseGeometry],
+    transform: Affine,
+    nodata: float | int | bool,
+    block_info: dict[Any, Any] | None = None,
+) -> np.ndarray:
+    assert block_info is not None
+    (row0, _), (col0, _) = block_info[0]["array-location"][-2:]
+    rows, cols = block.shape[-2:]
+    if rows == 0 or cols == 0:
+        return block
+    outside = geometry_mask(
+        shapes, out_shape=(rows, cols), transform=transform @ Affine.translation(col0, row0)
+    )
+    return np.where(outside, block.dtype.type(nodata), block)
+
+
 class ClipInputs(ProcessInputs):
     """Inputs of ``clip``."""
 
     raster: Annotated[xr.DataArray, ComplexInput("Raster", GEOTIFF_FORMATS, "GeoTIFF to clip.")]
     bbox: Annotated[
-        BoundingBoxValue,
+        BoundingBoxValue | None,
         BBoxInput("Bounding box", abstract="Any EPSG CRS; reprojected to the raster's CRS."),
-    ]
+    ] = None
+    geometry: Annotated[
+        Vector | None,
+        ComplexInput(
+            "Geometry",
+            VECTOR_FORMATS,
+            "GeoJSON (RFC 7946 lon/lat unless a legacy crs member says otherwise) or a zipped "
+            "shapefile with its .prj; reprojected to the raster's CRS. Pixels outside are nodata.",
+        ),
+    ] = None
 
 
 class Clip(Process):
-    """Clip a raster to a bounding box.
+    """Clip a raster to a bounding box and/or a geometry.
 
-    The bounding box may be in any EPSG CRS; it is reprojected to the raster's CRS and the raster
-    is cut to the pixels it touches. Data type, nodata, CRS and resolution are kept.
+    Give a bbox, a geometry or both (then their intersection). The bounding box may be in any
+    EPSG CRS; it is reprojected to the raster's CRS and the raster is cut to the pixels it touches.
+    A geometry (GeoJSON or zipped shapefile, several features allowed) is reprojected to the
+    raster's CRS; the raster is cut to the pixels its bounds touch and every pixel whose centre
+    lies outside all features is set to nodata. Data type, CRS and resolution are kept, and so is
+    nodata; a raster without nodata clipped by a geometry gets NaN (floats), 0 (unsigned integers)
+    or the type's minimum (signed integers) as its nodata.
     """
 
     identifier = "clip"
     title = "Clip"
-    keywords = ("clip", "subset", "raster")
+    keywords = ("clip", "subset", "mask", "raster")
     Inputs = ClipInputs
     outputs = (Output("clipped", "Clipped raster", DataKind.COMPLEX, formats=GEOTIFF_FORMATS),)
 
     def run(self, inputs: ClipInputs) -> Mapping[str, object]:
-        """Cut the raster lazily; only the window's chunks are ever read."""
-        return {"clipped": clip_bbox(inputs.raster, inputs.bbox)}
+        """Cut (and mask) the raster lazily; only the window's chunks are ever read."""
+        if inputs.bbox is None and inputs.geometry is None:
+            raise MissingParameterValue("clip needs a bbox, a geometry or both", locator="bbox")
+        window = bbox_window(inputs.raster, inputs.bbox) if inputs.bbox is not None else None
+        if inputs.geometry is None:
+            return {"clipped": inputs.raster.rio.isel_window(window)}
+        return {"clipped": clip_geometry(inputs.raster, inputs.geometry, window)}

@@ -16,6 +16,12 @@ JSON = Format(mime_type="application/json", extension=".json")
 VND_GEOJSON = Format(mime_type="application/vnd.geo+json", extension=".geojson")
 GEOJSON_FORMATS = (GEOJSON, JSON, VND_GEOJSON)
 
+ZIP = Format(mime_type="application/zip", extension=".zip")
+ZIP_BASE64 = Format(mime_type="application/zip", encoding="base64", extension=".zip")
+ZIPPED_SHP = Format(mime_type="application/x-zipped-shp", extension=".zip")
+ZIPPED_SHP_BASE64 = Format(mime_type="application/x-zipped-shp", encoding="base64", extension=".zip")
+VECTOR_FORMATS = (*GEOJSON_FORMATS, ZIP, ZIP_BASE64, ZIPPED_SHP, ZIPPED_SHP_BASE64)
+
 TEXT = Format(mime_type="text/plain", extension=".txt")
 XML = Format(mime_type="text/xml", extension=".xml")
 APPLICATION_XML = Format(mime_type="application/xml", extension=".xml")

@@ -50,5 +50,6 @@ def default_registry() -> Registry:
     from app.algorithms.clip import Clip
     from app.algorithms.echo import Echo
     from app.algorithms.ndvi import Ndvi
+    from app.algorithms.zonal import ZonalStatistics
 
-    return Registry().register(Echo).register(Ndvi).register(Clip)
+    return Registry().register(Echo).register(Ndvi).register(Clip).register(ZonalStatistics)

@@ -17,6 +17,7 @@ from app.core.models import ComplexValue, ExecuteRequest, InputValue, LiteralVal
 from app.errors import InvalidParameterValue
 from app.raster.fetch import fetch_bytes, materialize
 from app.raster.open import open_raster
+from app.raster.vectors import Vector, ZipLimits, read_vector
 from app.settings import Settings
 
 
@@ -45,6 +46,9 @@ def _convert(value: InputValue, base: Any, settings: Settings, workdir: Path, na
         if base is xr.DataArray:
             path = materialize(value, settings, workdir, locator=name)
             return open_raster(path, chunk_size=settings.chunk_size, locator=name)
+        if base is Vector:
+            data = fetch_bytes(value, settings, locator=name)
+            return read_vector(data, value.mime_type, name, workdir, ZipLimits.from_settings(settings))
         if value.href:
             data = fetch_bytes(value, settings, locator=name)
             return value.model_copy(update={"data": data, "href": None})

@@ -118,14 +118,15 @@ def test_dismiss_stops_cpu(tmp_path) -> None:
         time.sleep(1.0)
         during = process.cpu_times()
         burning = (during.user + during.system) - (before.user + before.system)
-        assert burning > 0.5  # the job really was using CPU
+        # the job really was using CPU (two busy dask threads; less when the machine is shared)
+        assert burning > 0.25, f"the job used only {burning:.2f} s CPU per second"
         client.post("/wps", content=job_request("Dismiss", job_id))
         time.sleep(0.7)  # a chunk already running may finish (0.5 s)
         settled = process.cpu_times()
         time.sleep(1.0)
         after = process.cpu_times()
         idle = (after.user + after.system) - (settled.user + settled.system)
-        assert idle < 0.2, f"still {idle:.2f} s CPU per second after dismissal"
+        assert idle < min(0.2, burning / 3), f"still {idle:.2f} s CPU per second after dismissal"
         response = client.post("/wps", content=job_request("GetStatus", job_id))
         assert_exception(response, "NoSuchJob", 400, version="2.0.0")
     assert not checker.failures

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.support.catalogue import CATALOGUE
 from tests.support.ows import NS, assert_exception, xml
 
 WPS_NS = 'xmlns:wps="http://www.opengis.net/wps/1.0.0" xmlns:ows="http://www.opengis.net/ows/1.1"'
@@ -15,7 +16,7 @@ def test_get_capabilities_lists_processes_and_dcp_urls(client: TestClient) -> No
     assert response.status_code == 200
     root = xml(response)
     identifiers = [e.text for e in root.iterfind("wps:ProcessOfferings/wps:Process/ows:Identifier", NS)]
-    assert identifiers == ["echo", "ndvi", "clip"]
+    assert identifiers == CATALOGUE
     gets = root.xpath("//ows:Operation[@name='Execute']//ows:Get/@xlink:href", namespaces=NS)
     posts = root.xpath("//ows:Operation[@name='Execute']//ows:Post/@xlink:href", namespaces=NS)
     assert gets and gets[0].startswith("http://testserver/wps")
@@ -51,7 +52,7 @@ def test_accept_versions_picks_a_supported_one(client: TestClient) -> None:
 
 @pytest.mark.parametrize(
     ("identifiers", "expected"),
-    [("ndvi", ["ndvi"]), ("ndvi,clip", ["ndvi", "clip"]), ("ALL", ["echo", "ndvi", "clip"])],
+    [("ndvi", ["ndvi"]), ("ndvi,clip", ["ndvi", "clip"]), ("ALL", CATALOGUE)],
 )
 def test_describe_process(client: TestClient, identifiers: str, expected: list[str]) -> None:
     params = {"service": "WPS", "version": "1.0.0", "request": "DescribeProcess", "identifier": identifiers}

@@ -9,6 +9,7 @@ import rasterio
 from fastapi.testclient import TestClient
 from lxml import etree
 
+from tests.support.catalogue import CATALOGUE
 from tests.support.dataserver import DataServer
 from tests.support.ows import NS2, assert_exception, poll, xml
 from tests.support.rasters import RasterFactory
@@ -42,7 +43,7 @@ def test_capabilities_negotiates_2_0(client: TestClient) -> None:
     root = xml(response)
     assert root.tag == "{http://www.opengis.net/wps/2.0}Capabilities" and root.get("version") == "2.0.0"
     summaries = root.findall("wps:Contents/wps:ProcessSummary", NS2)
-    assert [s.findtext("ows:Identifier", namespaces=NS2) for s in summaries] == ["echo", "ndvi", "clip"]
+    assert [s.findtext("ows:Identifier", namespaces=NS2) for s in summaries] == CATALOGUE
     assert summaries[0].get("jobControlOptions") == "sync-execute async-execute dismiss"
     assert summaries[0].get("outputTransmission") == "value reference"
     operations = {o.get("name") for o in root.iterfind("ows:OperationsMetadata/ows:Operation", NS2)}

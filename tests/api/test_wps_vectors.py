@@ -1,0 +1,299 @@
+"""Vector inputs end to end through WPS 1.0.0 Execute: ``clip`` by geometry and ``zonal_statistics``."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyogrio.raw
+import pytest
+import shapely
+from affine import Affine
+from fastapi.testclient import TestClient
+from pyproj import Transformer
+from rasterio.features import geometry_mask
+from shapely.geometry.base import BaseGeometry
+
+from app.algorithms.registry import Registry, default_registry
+from app.algorithms.zonal import ZonalStatistics
+from app.main import create_app
+from app.settings import Settings
+from tests.api.test_wps_v100_execute_echo import execute_xml, literal_input, output_by_id
+from tests.api.test_wps_v100_rasters import as_reference, fetch_geotiff, raw, reference_input
+from tests.support.dataserver import DataServer
+from tests.support.ows import NS, assert_exception, xml
+from tests.support.rasters import Raster, RasterFactory
+from tests.support.xsd_check import XsdChecker
+
+# see tests/algorithms/test_zonal.py: rasterio's warning suppression is not thread-safe
+pytestmark = pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
+
+TRANSFORM = Affine(10.0, 0.0, 500000.0, 0.0, -7.5, 5600000.0)
+WIDTH, HEIGHT = 257, 199
+ZONES = [
+    shapely.Polygon(
+        [(500123.4, 5599876.5), (502156.7, 5599512.3), (502387.1, 5598654.2), (501234.5, 5598767.8)]
+    ),
+    shapely.box(500800.3, 5599100.1, 501900.7, 5599700.2),  # overlaps the first
+    shapely.box(400000.0, 5000000.0, 401000.0, 5001000.0),  # outside the raster
+]
+
+
+def registry() -> Registry:
+    """The default processes plus zonal_statistics (unless it is registered already)."""
+    processes = default_registry()
+    if any(p.identifier == "zonal_statistics" for p in processes):
+        return processes
+    return processes.register(ZonalStatistics)
+
+
+@pytest.fixture
+def zonal_client(settings: Settings) -> Iterator[TestClient]:
+    checker = XsdChecker(create_app(settings, registry()))
+    with TestClient(checker, raise_server_exceptions=False) as test_client:
+        yield test_client
+    assert not checker.failures, "invalid XML responses:\n" + "\n".join(checker.failures)
+
+
+@pytest.fixture
+def scene(rasters: RasterFactory) -> Raster:
+    return rasters(
+        "scene.tif", width=WIDTH, height=HEIGHT, transform=TRANSFORM, nodata=0, nodata_fraction=0.1
+    )
+
+
+def lonlat(geometry: BaseGeometry) -> dict[str, Any]:
+    to_lonlat = Transformer.from_crs("EPSG:32631", "EPSG:4326", always_xy=True)
+    return shapely.geometry.mapping(
+        shapely.transform(geometry, lambda c: np.column_stack(to_lonlat.transform(*c.T)))
+    )
+
+
+def feature_collection(geometries: list[dict[str, Any]], crs: str | None = None) -> str:
+    features = [
+        {"type": "Feature", "id": i, "properties": {"zone": f"z{i}"}, "geometry": g}
+        for i, g in enumerate(geometries)
+    ]
+    document: dict[str, Any] = {"type": "FeatureCollection", "features": features}
+    if crs:
+        document["crs"] = {"type": "name", "properties": {"name": crs}}
+    return json.dumps(document)
+
+
+def geojson_input(name: str, text: str, mime: str = "application/geo+json") -> str:
+    return (
+        f"<wps:Input><ows:Identifier>{name}</ows:Identifier><wps:Data>"
+        f'<wps:ComplexData mimeType="{mime}">{text}</wps:ComplexData></wps:Data></wps:Input>'
+    )
+
+
+def zip_input(name: str, data: bytes, mime: str = "application/x-zipped-shp") -> str:
+    encoded = base64.b64encode(data).decode()
+    return (
+        f"<wps:Input><ows:Identifier>{name}</ows:Identifier><wps:Data>"
+        f'<wps:ComplexData mimeType="{mime}" encoding="base64">{encoded}</wps:ComplexData></wps:Data></wps:Input>'
+    )
+
+
+def zipped_shapefile(
+    directory: Path, geometries: list[BaseGeometry], prj: bool, entries: dict[str, bytes] | None = None
+) -> bytes:
+    directory.mkdir(parents=True, exist_ok=True)
+    wkb = np.array([g.wkb for g in geometries], dtype=object)
+    names = np.array([f"z{i}" for i in range(len(geometries))], dtype=object)
+    pyogrio.raw.write(
+        directory / "zones.shp",
+        wkb,
+        [names],
+        ["zone"],
+        geometry_type="Polygon",
+        crs="EPSG:32631",
+        driver="ESRI Shapefile",
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in directory.iterdir():
+            if path.suffix != ".prj" or prj:
+                archive.writestr(f"data/{path.name}", path.read_bytes())
+        for name, content in (entries or {}).items():
+            archive.writestr(zipfile.ZipInfo(name), content)
+    return buffer.getvalue()
+
+
+def reference(raster: Raster, geometry: BaseGeometry) -> dict[str, Any]:
+    inside = geometry_mask([geometry], out_shape=(HEIGHT, WIDTH), transform=TRANSFORM, invert=True)
+    values = raster.data[0][inside & (raster.data[0] != 0)]
+    if values.size == 0:
+        return {
+            name: (0 if name == "count" else None)
+            for name in ("count", "min", "max", "mean", "std", "sum", "median")
+        }
+    return {
+        "count": values.size,
+        "min": int(values.min()),
+        "max": int(values.max()),
+        "mean": float(values.mean(dtype=np.float64)),
+        "std": float(values.std(dtype=np.float64)),
+        "sum": int(values.sum()),
+        "median": float(np.median(values)),
+    }
+
+
+def assert_statistics(document: dict[str, Any], raster: Raster, wanted: tuple[str, ...]) -> None:
+    assert document["type"] == "FeatureCollection"
+    assert len(document["features"]) == len(ZONES)
+    for index, (feature, zone) in enumerate(zip(document["features"], ZONES, strict=True)):
+        expected = reference(raster, zone)
+        properties = feature["properties"]
+        assert properties.pop("zone") == f"z{index}"
+        assert list(properties) == list(wanted)
+        for name in wanted:
+            if isinstance(expected[name], float):
+                assert properties[name] == pytest.approx(expected[name], rel=1e-9), name
+            else:
+                assert properties[name] == expected[name], name
+        # the geometry comes back in lon/lat (a shapefile may have turned its rings around)
+        back = shapely.normalize(shapely.geometry.shape(feature["geometry"]))
+        assert back.equals_exact(shapely.normalize(shapely.geometry.shape(lonlat(zone))), tolerance=1e-9)
+
+
+# ----------------------------------------------------------------------------- clip
+
+
+def test_clip_by_inline_geojson(client: TestClient, data_server: DataServer, scene: Raster) -> None:
+    polygon = ZONES[0]
+    inputs = reference_input("raster", data_server.url("scene.tif")) + geojson_input(
+        "geometry", feature_collection([lonlat(polygon)])
+    )
+    response = client.post("/wps", content=execute_xml(inputs, as_reference("clipped"), "clip"))
+    assert response.status_code == 200, response.text
+    href = output_by_id(xml(response), "clipped").find("wps:Reference", NS).get("href")
+    with fetch_geotiff(client, href) as memfile, memfile.open() as dataset:
+        col, row = (round(v) for v in ~TRANSFORM * (dataset.transform.c, dataset.transform.f))
+        # the polygon as the service sees it: its lon/lat vertices projected back to UTM
+        in_utm = shapely.geometry.shape(lonlat(polygon))
+        to_utm = Transformer.from_crs("EPSG:4326", "EPSG:32631", always_xy=True)
+        in_utm = shapely.transform(in_utm, lambda c: np.column_stack(to_utm.transform(*c.T)))
+        outside = geometry_mask([in_utm], out_shape=(HEIGHT, WIDTH), transform=TRANSFORM)
+        expected = np.where(outside, 0, scene.data[0])[row : row + dataset.height, col : col + dataset.width]
+        assert dataset.nodata == 0
+        np.testing.assert_array_equal(dataset.read(1), expected)
+        assert (
+            abs(dataset.bounds.left - in_utm.bounds[0]) < 10
+            and abs(dataset.bounds.top - in_utm.bounds[3]) < 7.5
+        )
+
+
+def test_clip_needs_bbox_or_geometry(client: TestClient, data_server: DataServer, scene: Raster) -> None:
+    inputs = reference_input("raster", data_server.url("scene.tif"))
+    response = client.post("/wps", content=execute_xml(inputs, "", "clip"))
+    assert_exception(response, "MissingParameterValue", 400, "bbox")
+
+
+def test_clip_shapefile_without_prj_refused(
+    client: TestClient, data_server: DataServer, scene: Raster, tmp_path: Path
+) -> None:
+    inputs = reference_input("raster", data_server.url("scene.tif")) + zip_input(
+        "geometry", zipped_shapefile(tmp_path / "shp", ZONES[:1], prj=False)
+    )
+    response = client.post("/wps", content=execute_xml(inputs, "", "clip"))
+    assert_exception(response, "InvalidParameterValue", 400, "geometry")
+
+
+# ----------------------------------------------------------------------------- zonal statistics
+
+
+def test_zonal_inline_geojson_raw_output(
+    zonal_client: TestClient, data_server: DataServer, scene: Raster
+) -> None:
+    inputs = reference_input("raster", data_server.url("scene.tif")) + geojson_input(
+        "zones", feature_collection([lonlat(z) for z in ZONES])
+    )
+    response = zonal_client.post("/wps", content=execute_xml(inputs, raw("statistics"), "zonal_statistics"))
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/geo+json")
+    assert_statistics(response.json(), scene, ("count", "min", "max", "mean", "std", "sum", "median"))
+
+
+def test_zonal_geojson_by_reference(
+    zonal_client: TestClient, data_server: DataServer, scene: Raster, rasters: RasterFactory
+) -> None:
+    # a legacy crs member: coordinates in the raster's CRS
+    text = feature_collection([shapely.geometry.mapping(z) for z in ZONES], crs="urn:ogc:def:crs:EPSG::32631")
+    (rasters.directory / "zones.geojson").write_text(text)
+    inputs = (
+        reference_input("raster", data_server.url("scene.tif"))
+        + reference_input("zones", data_server.url("zones.geojson"), mime="application/json")
+        + literal_input("statistics", "median")
+        + literal_input("statistics", "count")
+    )
+    response = zonal_client.post("/wps", content=execute_xml(inputs, "", "zonal_statistics"))
+    assert response.status_code == 200, response.text
+    data = output_by_id(xml(response), "statistics").find("wps:Data/wps:ComplexData", NS)
+    assert data.get("mimeType") == "application/geo+json"
+    assert_statistics(json.loads(data.text), scene, ("median", "count"))
+
+
+def test_zonal_zipped_shapefile_base64(
+    zonal_client: TestClient, data_server: DataServer, scene: Raster, tmp_path: Path
+) -> None:
+    archive = zipped_shapefile(tmp_path / "shp", ZONES, prj=False)  # no .prj: the raster's CRS
+    inputs = reference_input("raster", data_server.url("scene.tif")) + zip_input("zones", archive)
+    inputs += literal_input("statistics", "mean") + literal_input("statistics", "sum")
+    response = zonal_client.post(
+        "/wps", content=execute_xml(inputs, as_reference("statistics"), "zonal_statistics")
+    )
+    assert response.status_code == 200, response.text
+    reference_element = output_by_id(xml(response), "statistics").find("wps:Reference", NS)
+    assert reference_element.get("mimeType") == "application/geo+json"
+    result = zonal_client.get(reference_element.get("href").removeprefix("http://testserver"))
+    assert result.status_code == 200
+    assert_statistics(result.json(), scene, ("mean", "sum"))
+
+
+def test_zonal_unsafe_zip_refused(
+    zonal_client: TestClient, data_server: DataServer, scene: Raster, tmp_path: Path
+) -> None:
+    archive = zipped_shapefile(tmp_path / "shp", ZONES, prj=True, entries={"../../evil.txt": b"x"})
+    inputs = reference_input("raster", data_server.url("scene.tif")) + zip_input(
+        "zones", archive, "application/zip"
+    )
+    response = zonal_client.post("/wps", content=execute_xml(inputs, "", "zonal_statistics"))
+    assert_exception(response, "InvalidParameterValue", 400, "zones")
+
+
+def test_zonal_unknown_statistic_refused(
+    zonal_client: TestClient, data_server: DataServer, scene: Raster
+) -> None:
+    inputs = reference_input("raster", data_server.url("scene.tif")) + geojson_input(
+        "zones", feature_collection([lonlat(ZONES[0])])
+    )
+    inputs += literal_input("statistics", "mode")
+    response = zonal_client.post("/wps", content=execute_xml(inputs, "", "zonal_statistics"))
+    assert_exception(response, "InvalidParameterValue", 400, "statistics")
+
+
+def test_describe_zonal_statistics(zonal_client: TestClient) -> None:
+    params = {
+        "service": "WPS",
+        "version": "1.0.0",
+        "request": "DescribeProcess",
+        "identifier": "zonal_statistics",
+    }
+    root = xml(zonal_client.get("/wps", params=params))
+    statistics = root.xpath("//Input[ows:Identifier='statistics']", namespaces=NS)[0]
+    assert (statistics.get("minOccurs"), statistics.get("maxOccurs")) == ("0", "7")
+    allowed = [e.text for e in statistics.iterfind("LiteralData/ows:AllowedValues/ows:Value", NS)]
+    assert allowed == ["count", "min", "max", "mean", "std", "sum", "median"]
+    zones = root.xpath("//Input[ows:Identifier='zones']", namespaces=NS)[0]
+    supported = {e.text for e in zones.iterfind("ComplexData/Supported/Format/MimeType")}
+    assert {"application/geo+json", "application/zip", "application/x-zipped-shp"} <= supported
+    output = root.xpath("//Output[ows:Identifier='statistics']", namespaces=NS)[0]
+    assert output.find("ComplexOutput/Default/Format/MimeType").text == "application/geo+json"
+    assert "median is exact" in output.find("ows:Abstract", NS).text
