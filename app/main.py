@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from app.algorithms.registry import Registry, default_registry
-from app.api import health, metrics, outputs, wps
+from app.api import health, metrics, ogc, outputs, wps
 from app.api.errors import install_error_handlers
 from app.api.metrics import Metrics, install_metrics
 from app.core.service import WpsService
@@ -55,11 +55,12 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app = FastAPI(
         title=settings.service_title,
         version="0.1.0",
-        description="Raster geoprocessing over OGC WPS 1.0.0 and 2.0.0 on dask-chunked kernels.",
+        description=DESCRIPTION,
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
+    ogc.install(app)
     for module in (wps, outputs, health, metrics):
         app.include_router(module.router)
     install_error_handlers(app)

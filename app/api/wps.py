@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from lxml import etree
 
-from app.api import wps_v100, wps_v200
+from app.api import wps_docs, wps_v100, wps_v200
 from app.api.body import read_capped_body
 from app.api.deps import get_service
 from app.api.errors import internal_error, wps_error_response
@@ -34,7 +34,14 @@ from app.wps_xml.v100 import decode as v100_decode
 router = APIRouter(tags=["WPS"])
 
 
-@router.get("/wps", summary="WPS request as KVP")
+@router.get(
+    "/wps",
+    summary="WPS request as KVP",
+    description=wps_docs.KVP_EXAMPLES,
+    response_class=wps_docs.XMLResponse,
+    responses=wps_docs.KVP_RESPONSES,
+    openapi_extra=wps_docs.KVP_OPENAPI,
+)
 def wps_get(request: Request, service: Annotated[WpsService, Depends(get_service)]) -> Response:
     """GetCapabilities, DescribeProcess, Execute (1.0.0), GetStatus, GetResult, Dismiss (2.0.0)."""
     version = "1.0.0"
@@ -48,7 +55,13 @@ def wps_get(request: Request, service: Annotated[WpsService, Depends(get_service
         return wps_error_response(internal_error(exc), version)
 
 
-@router.post("/wps", summary="WPS request as an XML document")
+@router.post(
+    "/wps",
+    summary="WPS request as an XML document",
+    response_class=wps_docs.XMLResponse,
+    responses=wps_docs.XML_RESPONSES,
+    openapi_extra=wps_docs.XML_OPENAPI,
+)
 async def wps_post(request: Request, service: Annotated[WpsService, Depends(get_service)]) -> Response:
     """Any WPS 1.0.0 or 2.0.0 XML request, read under the body size cap."""
     try:
@@ -58,7 +71,12 @@ async def wps_post(request: Request, service: Annotated[WpsService, Depends(get_
     return await run_in_threadpool(_dispatch_xml, body, service)
 
 
-@router.get("/wps/status/{job_id}", summary="WPS 1.0.0 statusLocation: the job's ExecuteResponse now")
+@router.get(
+    "/wps/status/{job_id}",
+    summary="WPS 1.0.0 statusLocation: the job's ExecuteResponse now",
+    response_class=wps_docs.XMLResponse,
+    responses=wps_docs.STATUS_RESPONSES,
+)
 def wps_status(job_id: str, service: Annotated[WpsService, Depends(get_service)]) -> Response:
     """The stored ExecuteResponse of a job, rendered from its record at each request."""
     return _guarded(lambda: wps_v100.status_document(service.status(job_id), service), "1.0.0")

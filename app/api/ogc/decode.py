@@ -1,0 +1,161 @@
+"""Execute requests of the JSON face into the neutral ``ExecuteRequest``, guided by the process description.
+
+How a JSON value reads depends on the input it is given to:
+
+- literal: a string, number or boolean (or ``{"value": ..., "uom": ...}``) becomes its text;
+- complex: ``{"href", "type"}`` is a reference; ``{"value", "mediaType", "encoding"}`` or a plain value is
+  inline data: JSON objects and arrays are serialised, strings are text for textual media types and
+  base64 for binary ones (or when ``encoding`` says ``base64``);
+- bounding box: ``{"bbox": [4 or 6 numbers], "crs": uri}`` (CRS84 when ``crs`` is absent).
+
+An array is several occurrences of the input. Outputs left unnamed are all delivered, by value.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from app.api.ogc.describe import CRS84, is_json, is_text
+from app.api.ogc.models import BoundingBox, Execute, InlineOrRef, Link, QualifiedValue
+from app.core.checks import find_format
+from app.core.models import (
+    BoundingBoxValue,
+    ComplexValue,
+    DataKind,
+    ExecuteRequest,
+    InputValue,
+    LiteralValue,
+    OutputRequest,
+    ParameterDescription,
+    ProcessDescription,
+    ResponseForm,
+)
+from app.errors import InvalidParameterValue, NoSuchInput
+
+VERSION = "2.0.0"  # the WPS version whose semantics (and exception codes) the JSON face shares
+
+
+def execute_request(body: Execute, description: ProcessDescription, asynchronous: bool) -> ExecuteRequest:
+    """The neutral request for ``description``'s process."""
+    inputs: list[tuple[str, InputValue]] = []
+    for name, entry in body.inputs.items():
+        parameter = description.input(name)
+        if parameter is None:
+            raise NoSuchInput(f"process {description.identifier!r} has no input {name!r}", locator=name)
+        occurrences = entry if isinstance(entry, list) else [entry]
+        inputs.extend((name, input_value(parameter, value)) for value in occurrences)
+    outputs = output_requests(body, description)
+    form = ResponseForm(
+        raw=body.response == "raw" and len(outputs) == 1,
+        outputs=outputs,
+        store=asynchronous,
+        status=asynchronous,
+        mode="async" if asynchronous else "sync",
+    )
+    return ExecuteRequest(
+        version=VERSION, identifier=description.identifier, inputs=tuple(inputs), response=form
+    )
+
+
+def output_requests(body: Execute, description: ProcessDescription) -> tuple[OutputRequest, ...]:
+    """The outputs asked for; every output by value when none is named."""
+    if not body.outputs:
+        return tuple(OutputRequest(identifier=o.identifier) for o in description.outputs)
+    wanted = []
+    for name, spec in body.outputs.items():
+        fmt = spec.format
+        schema = fmt.format_schema if fmt is not None and isinstance(fmt.format_schema, str) else None
+        wanted.append(
+            OutputRequest(
+                identifier=name,
+                as_reference=spec.transmissionMode == "reference",
+                mime_type=fmt.mediaType if fmt else None,
+                encoding=fmt.encoding if fmt else None,
+                schema_url=schema,
+            )
+        )
+    return tuple(wanted)
+
+
+def input_value(parameter: ParameterDescription, value: InlineOrRef) -> InputValue:
+    """One occurrence of an input."""
+    if parameter.kind is DataKind.LITERAL:
+        return _literal(parameter.identifier, value)
+    if parameter.kind is DataKind.BBOX:
+        return _bbox(parameter.identifier, value)
+    return _complex(parameter, value)
+
+
+def _literal(name: str, given: InlineOrRef) -> LiteralValue:
+    value: Any = given.value if isinstance(given, QualifiedValue) else given
+    uom = given.uom if isinstance(given, QualifiedValue) else None
+    if isinstance(value, bool):
+        return LiteralValue(value=str(value).lower(), uom=uom)
+    if isinstance(value, float) and value.is_integer():
+        return LiteralValue(value=str(int(value)), uom=uom)
+    if isinstance(value, int | float | str):
+        return LiteralValue(value=str(value), uom=uom)
+    raise InvalidParameterValue(f"input {name!r} expects a literal value (string, number or boolean)", name)
+
+
+def _bbox(name: str, value: InlineOrRef) -> BoundingBoxValue:
+    if isinstance(value, QualifiedValue):
+        value = value.value
+    if not isinstance(value, BoundingBox):
+        try:
+            value = BoundingBox.model_validate(value)
+        except ValidationError:
+            raise InvalidParameterValue(
+                f'input {name!r} expects a bounding box {{"bbox": [4 or 6 numbers], "crs": ...}}', name
+            ) from None
+    corners = value.bbox
+    if len(corners) not in {4, 6}:
+        raise InvalidParameterValue(f"input {name!r}: a bbox has 4 or 6 numbers, not {len(corners)}", name)
+    half = len(corners) // 2
+    return BoundingBoxValue(lower=tuple(corners[:half]), upper=tuple(corners[half:]), crs=value.crs or CRS84)
+
+
+def _complex(parameter: ParameterDescription, value: InlineOrRef) -> ComplexValue:
+    name = parameter.identifier
+    if isinstance(value, Link):
+        return ComplexValue(href=value.href, mime_type=value.type)
+    if isinstance(value, BoundingBox):
+        raise InvalidParameterValue(f"input {name!r} expects complex data, not a bounding box", name)
+    if isinstance(value, QualifiedValue):
+        schema = value.format_schema if isinstance(value.format_schema, str) else None
+        return _inline(parameter, value.value, value.mediaType, value.encoding, schema)
+    return _inline(parameter, value, None, None, None)
+
+
+def _inline(
+    parameter: ParameterDescription, value: Any, media: str | None, encoding: str | None, schema: str | None
+) -> ComplexValue:
+    name = parameter.identifier
+    if isinstance(value, dict | list):
+        if media is None:
+            json_formats = [f for f in parameter.formats if is_json(f.mime_type)]
+            if not json_formats:
+                raise InvalidParameterValue(f"input {name!r} does not accept a JSON value", name)
+            media = json_formats[0].mime_type
+        data = json.dumps(value).encode()
+    elif isinstance(value, str):
+        fmt = find_format(parameter, media, encoding, schema)
+        binary = (encoding or "").lower() == "base64" or not is_text(fmt.mime_type)
+        data = _base64(value, name) if binary else value.encode()
+    else:
+        data = json.dumps(value).encode()
+    return ComplexValue(mime_type=media, encoding=encoding, schema_url=schema, data=data)
+
+
+def _base64(text: str, name: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidParameterValue(
+            f"input {name!r}: binary data must be base64 encoded in JSON", locator=name
+        ) from None

@@ -1,0 +1,124 @@
+"""``/processes``, ``/processes/{processID}`` and ``POST /processes/{processID}/execution``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Header, Path, Query
+from fastapi.responses import Response
+
+from app.api.deps import get_service
+from app.api.ogc import decode, describe, encode
+from app.api.ogc.common import JSON, json_response, negotiate, page_links, url
+from app.api.ogc.examples import EXECUTE_EXAMPLES
+from app.api.ogc.models import Execute, Process, ProcessList, Results
+from app.api.ogc.problems import ProblemRoute, problem_responses
+from app.core.service import WpsService
+
+router = APIRouter(route_class=ProblemRoute, tags=["Processes"])
+
+ProcessID = Annotated[
+    str,
+    Path(
+        alias="processID",
+        description="A process identifier, e.g. `echo`",
+        openapi_examples={name: {"value": name} for name in ("echo", "ndvi")},
+    ),
+]
+Service = Annotated[WpsService, Depends(get_service)]
+
+
+@router.get(
+    "/processes",
+    summary="The processes offered",
+    response_model=ProcessList,
+    responses=problem_responses(400, 406),
+    dependencies=[Depends(negotiate)],
+    operation_id="getProcesses",
+)
+def list_processes(
+    service: Service,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Processes per page")] = 100,
+    offset: Annotated[int, Query(ge=0, description="Processes to skip (see the `next` link)")] = 0,
+) -> Response:
+    """Summaries of the processes, with links to their descriptions."""
+    settings = service.settings
+    descriptions = service.registry.descriptions()
+    page = descriptions[offset : offset + limit]
+    more = offset + limit < len(descriptions)
+    document = ProcessList(
+        processes=[describe.summary(d, settings) for d in page],
+        links=page_links(settings, "/processes", limit, offset, more),
+    )
+    return json_response(document)
+
+
+@router.get(
+    "/processes/{processID}",
+    summary="A process description",
+    response_model=Process,
+    responses=problem_responses(404, 406),
+    dependencies=[Depends(negotiate)],
+    operation_id="getProcessDescription",
+)
+def describe_process(process_id: ProcessID, service: Service) -> Response:
+    """Inputs and outputs with the JSON Schema of their values, derived from the process declaration."""
+    return json_response(describe.process(service.registry.describe(process_id), service.settings))
+
+
+_EXECUTE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Synchronous execution: the results document (`response: document`), or with "
+        "`response: raw` the one output itself in its own media type, or `multipart/related` with one "
+        "part per output (`Content-ID` = output identifier)",
+        "content": {
+            JSON: {"schema": {"$ref": "#/components/schemas/Results"}},
+            "*/*": {"schema": {"type": "string", "format": "binary"}},
+        },
+    },
+    201: {
+        "description": "Asynchronous execution (`Prefer: respond-async`): the job was created",
+        "headers": {"Location": {"description": "The job's status URL", "schema": {"type": "string"}}},
+        "content": {JSON: {"schema": {"$ref": "#/components/schemas/StatusInfo"}}},
+    },
+    204: {
+        "description": "`response: raw` with every output by reference: the outputs are in `Link` headers",
+        "headers": {"Link": {"description": "One link per output", "schema": {"type": "string"}}},
+    },
+    **problem_responses(400, 404, 413, 500, 503),
+}
+
+
+@router.post(
+    "/processes/{processID}/execution",
+    summary="Execute a process (synchronously, or as a job with `Prefer: respond-async`)",
+    response_model=Results,
+    responses=_EXECUTE_RESPONSES,
+    operation_id="execute",
+)
+def execute(
+    process_id: ProcessID,
+    body: Annotated[Execute, Body(openapi_examples=EXECUTE_EXAMPLES)],  # type: ignore[arg-type]
+    service: Service,
+    prefer: Annotated[
+        str | None,
+        Header(
+            alias="Prefer",
+            description="`respond-async` creates a job and answers 201 at once; otherwise the "
+            "process runs synchronously.",
+        ),
+    ] = None,
+) -> Response:
+    """Run a process with the inputs given; the job is visible under `/jobs` (and through WPS)."""
+    description = service.registry.describe(process_id)
+    asynchronous = prefer is not None and "respond-async" in prefer.lower()
+    request = decode.execute_request(body, description, asynchronous)
+    if asynchronous:
+        info = service.submit(request)
+        headers = {
+            "Location": url(service.settings, f"/jobs/{info.job_id}"),
+            "Preference-Applied": "respond-async",
+        }
+        return json_response(encode.status_info(info, service.settings), 201, headers)
+    result = service.execute(request)
+    return encode.results(result, raw=body.response == "raw")
