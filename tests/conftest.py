@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.settings import Settings
 from tests.support.dataserver import DataServer
+from tests.support.json_check import JsonChecker
 from tests.support.rasters import RasterFactory
 from tests.support.service import free_port
 from tests.support.xsd_check import XsdChecker
@@ -29,16 +30,24 @@ def settings(tmp_path: Path) -> Settings:
     )
 
 
+def assert_valid(xsd: XsdChecker, json: JsonChecker) -> None:
+    """Fail on any response the checkers found invalid."""
+    assert not xsd.failures, "invalid XML responses:\n" + "\n".join(xsd.failures)
+    assert not json.failures, "invalid JSON responses:\n" + "\n".join(json.failures)
+
+
 @pytest.fixture
-def checked_app(settings: Settings) -> Iterator[XsdChecker]:
-    """The app wrapped so that every XML response is validated; fails the test on any invalid one."""
-    checker = XsdChecker(create_app(settings))
+def checked_app(settings: Settings) -> Iterator[JsonChecker]:
+    """The app wrapped so that every XML response is validated against the OGC XSDs and every JSON
+    response against the OGC API - Processes schemas; fails the test on any invalid one."""
+    xsd = XsdChecker(create_app(settings))
+    checker = JsonChecker(xsd)
     yield checker
-    assert not checker.failures, "invalid XML responses:\n" + "\n".join(checker.failures)
+    assert_valid(xsd, checker)
 
 
 @pytest.fixture
-def client(checked_app: XsdChecker) -> Iterator[TestClient]:
+def client(checked_app: JsonChecker) -> Iterator[TestClient]:
     """A test client on the XSD-checked app (lifespan run)."""
     with TestClient(checked_app, raise_server_exceptions=False) as test_client:
         yield test_client
@@ -47,7 +56,7 @@ def client(checked_app: XsdChecker) -> Iterator[TestClient]:
 class LiveServer:
     """The XSD-checked app served by uvicorn in a thread, for clients that need real HTTP."""
 
-    def __init__(self, checker: XsdChecker, port: int) -> None:
+    def __init__(self, checker: XsdChecker | JsonChecker, port: int) -> None:
         config = uvicorn.Config(checker, host="127.0.0.1", port=port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -76,10 +85,11 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
         public_url=f"http://127.0.0.1:{port}",
         allowed_hosts=["127.0.0.1", "localhost"],
     )
-    checker = XsdChecker(create_app(settings))
+    xsd = XsdChecker(create_app(settings))
+    checker = JsonChecker(xsd)
     with LiveServer(checker, port) as server:
         yield server
-    assert not checker.failures, "invalid XML responses:\n" + "\n".join(checker.failures)
+    assert_valid(xsd, checker)
 
 
 @pytest.fixture

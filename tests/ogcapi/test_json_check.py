@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.testclient import TestClient
 
-from tests.ogcapi.json_check import JsonChecker, as_draft7, schema_for, validate
+from tests.support.json_check import JsonChecker, as_draft7, schema_for, validate
 
 STATUS = {"jobID": "a", "status": "running", "type": "process"}
 
