@@ -51,7 +51,7 @@ def test(extra_args: list[str]) -> int:
     for check in (["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"]):
         if subprocess.call([str(BIN / check[0]), *check[1:]], cwd=ROOT) != 0:
             return 1
-    return subprocess.call([str(PYTHON), "-m", "pytest", *extra_args], cwd=ROOT)
+    return subprocess.call([str(PYTHON), "-m", "pytest", "-n", "auto", *extra_args], cwd=ROOT)
 
 
 def main() -> int:

@@ -46,10 +46,17 @@ class Registry:
 
 
 def default_registry() -> Registry:
-    """The processes this service offers."""
+    """The processes this service offers, in the order of the catalogue in DESIGN.md."""
+    from app.algorithms.band_math import BandMath
+    from app.algorithms.change import ChangeDetection
     from app.algorithms.clip import Clip
     from app.algorithms.echo import Echo
     from app.algorithms.ndvi import Ndvi
+    from app.algorithms.reproject import Reproject
+    from app.algorithms.terrain import Terrain
     from app.algorithms.zonal import ZonalStatistics
 
-    return Registry().register(Echo).register(Ndvi).register(Clip).register(ZonalStatistics)
+    registry = Registry()
+    for process in (Echo, Ndvi, Clip, Reproject, ChangeDetection, ZonalStatistics, Terrain, BandMath):
+        registry = registry.register(process)
+    return registry

@@ -1,0 +1,50 @@
+"""The registry offers exactly the public catalogue of DESIGN.md, with its input and output names."""
+
+from __future__ import annotations
+
+from app.algorithms.registry import default_registry
+
+CATALOGUE = {
+    "echo": ({"literal", "complex", "bbox"}, {"literal", "complex", "bbox"}),
+    "ndvi": ({"red", "nir"}, {"ndvi"}),
+    "clip": ({"raster", "bbox", "geometry"}, {"clipped"}),
+    "reproject": ({"raster", "crs", "resampling", "resolution"}, {"reprojected"}),
+    "change_detection": (
+        {"before", "after", "method", "threshold"},
+        {"difference", "mask", "changed_fraction"},
+    ),
+    "zonal_statistics": ({"raster", "zones", "statistics"}, {"statistics"}),
+    "terrain": ({"dem", "product", "z_factor", "azimuth", "altitude"}, {"result"}),
+    "band_math": ({"raster", "expression", "dtype"}, {"result"}),
+}
+
+
+def test_catalogue_is_the_public_contract() -> None:
+    descriptions = {d.identifier: d for d in default_registry().descriptions()}
+    assert list(descriptions) == list(CATALOGUE)
+    for identifier, (inputs, outputs) in CATALOGUE.items():
+        description = descriptions[identifier]
+        assert {i.identifier for i in description.inputs} == inputs, identifier
+        assert {o.identifier for o in description.outputs} == outputs, identifier
+
+
+def test_reproject_resampling_allowed_values() -> None:
+    resampling = default_registry().describe("reproject").input("resampling")
+    assert resampling is not None and resampling.literal is not None
+    assert set(resampling.literal.allowed_values) == {
+        "nearest",
+        "bilinear",
+        "cubic",
+        "cubic_spline",
+        "lanczos",
+        "average",
+        "mode",
+        "min",
+        "max",
+        "med",
+    }
+
+
+def test_band_math_raster_occurs_several_times() -> None:
+    raster = default_registry().describe("band_math").input("raster")
+    assert raster is not None and raster.min_occurs == 1 and (raster.max_occurs or 2) > 1

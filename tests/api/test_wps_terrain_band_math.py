@@ -1,0 +1,274 @@
+"""``terrain`` and ``band_math`` through WPS 1.0.0 (XML POST and KVP), outputs downloaded and checked."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from xml.sax.saxutils import escape
+
+import numpy as np
+import pytest
+import rasterio
+from fastapi.testclient import TestClient
+
+from app.algorithms.band_math import BandMath
+from app.algorithms.registry import Registry, default_registry
+from app.algorithms.terrain import Terrain
+from app.main import create_app
+from app.settings import Settings
+from tests.algorithms.test_terrain import SQUARE, esri_reference, hilly
+from tests.api.test_wps_v100_execute_echo import execute_xml, literal_input, output_by_id
+from tests.api.test_wps_v100_rasters import as_reference, fetch_geotiff, inline_input, raw, reference_input
+from tests.support.dataserver import DataServer
+from tests.support.ows import NS, assert_exception, xml
+from tests.support.rasters import Raster, RasterFactory, RasterSpec, write_raster
+from tests.support.xsd_check import XsdChecker
+
+
+def with_processes(registry: Registry) -> Registry:
+    """The registry plus terrain and band_math (unless already registered)."""
+    present = {process.identifier for process in registry}
+    for process in (Terrain, BandMath):
+        if process.identifier not in present:
+            registry = registry.register(process)
+    return registry
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """An XSD-checked client on an app offering terrain and band_math."""
+    checker = XsdChecker(create_app(settings, with_processes(default_registry())))
+    with TestClient(checker, raise_server_exceptions=False) as test_client:
+        yield test_client
+    assert not checker.failures, "invalid XML responses:\n" + "\n".join(checker.failures)
+
+
+def describe(client: TestClient, identifier: str):
+    params = {"service": "WPS", "version": "1.0.0", "request": "DescribeProcess", "identifier": identifier}
+    return xml(client.get("/wps", params=params))
+
+
+def download(client: TestClient, response) -> np.ndarray:
+    """The single band of the referenced ``result`` output, with its dataset checked."""
+    assert response.status_code == 200, response.text[:500]
+    href = output_by_id(xml(response), "result").find("wps:Reference", NS).get("href")
+    with fetch_geotiff(client, href) as memfile, memfile.open() as dataset:
+        assert dataset.transform.almost_equals(SQUARE)
+        assert dataset.crs == rasterio.crs.CRS.from_epsg(32631)
+        return dataset.read(1), dataset.dtypes[0], dataset.nodata
+
+
+# --- terrain --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def dem(rasters: RasterFactory) -> Raster:
+    z = hilly(83, 101, seed=11)
+    z[30:32, 40:43] = -9999.0
+    spec = RasterSpec(width=101, height=83, dtype="float32", nodata=-9999.0, blocksize=32, transform=SQUARE)
+    return write_raster(rasters.directory / "dem.tif", spec, z[None])
+
+
+def test_describe_terrain(client: TestClient) -> None:
+    root = describe(client, "terrain")
+    product = root.xpath("//Input[ows:Identifier='product']/LiteralData", namespaces=NS)[0]
+    assert [v.text for v in product.iterfind("ows:AllowedValues/ows:Value", NS)] == [
+        "slope",
+        "aspect",
+        "hillshade",
+    ]
+    assert product.findtext("DefaultValue") == "slope"
+    azimuth = root.xpath(
+        "//Input[ows:Identifier='azimuth']/LiteralData/ows:AllowedValues/ows:Range", namespaces=NS
+    )[0]
+    assert float(azimuth.findtext("ows:MaximumValue", namespaces=NS)) == 360
+    output = root.xpath("//Output[ows:Identifier='result']", namespaces=NS)[0]
+    assert output.findtext("ComplexOutput/Default/Format/MimeType") == "image/tiff; subtype=geotiff"
+
+
+@pytest.mark.parametrize(
+    ("literals", "product", "options"),
+    [
+        (
+            {"product": "hillshade", "z_factor": "2", "azimuth": "270", "altitude": "35"},
+            "hillshade",
+            {"z_factor": 2.0, "azimuth": 270.0, "altitude": 35.0},
+        ),
+        ({"product": "aspect"}, "aspect", {}),
+        ({}, "slope", {}),  # the default product
+    ],
+)
+def test_terrain_by_reference(
+    client: TestClient, data_server: DataServer, dem: Raster, literals: dict[str, str], product: str, options
+) -> None:
+    inputs = reference_input("dem", data_server.url("dem.tif"))
+    inputs += "".join(literal_input(name, value) for name, value in literals.items())
+    values, dtype, nodata = download(
+        client, client.post("/wps", content=execute_xml(inputs, as_reference("result"), "terrain"))
+    )
+    assert dtype == "float32" and np.isnan(nodata)
+    source = np.where(dem.data[0] == -9999.0, np.nan, dem.data[0])
+    expected = esri_reference(source, np.full(83, 10.0), np.full(83, 10.0), product, **options)
+    np.testing.assert_array_equal(np.isnan(values), np.isnan(expected))
+    valid = ~np.isnan(expected)
+    difference = np.abs(values[valid] - expected[valid])
+    if product == "aspect":
+        difference = np.minimum(difference, 360 - difference)
+    assert difference.max() < 1e-3
+
+
+def test_terrain_raw_output_inline_input(client: TestClient, dem: Raster) -> None:
+    inputs = inline_input("dem", dem) + literal_input("product", "slope")
+    response = client.post("/wps", content=execute_xml(inputs, raw("result"), "terrain"))
+    assert response.status_code == 200, response.text[:300]
+    with rasterio.MemoryFile(response.content) as memfile, memfile.open() as dataset:
+        slope = dataset.read(1)
+    assert np.nanmax(slope) < 90 and np.nanmin(slope) >= 0
+    assert np.isnan(slope[0]).all()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("z_factor", "0"), ("z_factor", "-2"), ("azimuth", "361"), ("altitude", "-1"), ("product", "curvature")],
+)
+def test_terrain_invalid_literals(
+    client: TestClient, data_server: DataServer, dem: Raster, name: str, value: str
+) -> None:
+    inputs = reference_input("dem", data_server.url("dem.tif")) + literal_input(name, value)
+    response = client.post("/wps", content=execute_xml(inputs, "", "terrain"))
+    assert_exception(response, "InvalidParameterValue", 400, name)
+
+
+# --- band_math ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def trio(rasters: RasterFactory) -> tuple[Raster, Raster, Raster]:
+    common = {"width": 91, "height": 67, "nodata_fraction": 0.03, "blocksize": 32}
+    return (
+        rasters("a.tif", dtype="uint16", nodata=0, seed=1, **common),
+        rasters("b.tif", dtype="int16", nodata=-9999, seed=2, **common),
+        rasters("c.tif", dtype="float32", nodata=-1.0, seed=3, **common),
+    )
+
+
+def band_math_xml(
+    server: DataServer, expression: str, dtype: str | None, names=("a.tif", "b.tif", "c.tif")
+) -> str:
+    inputs = "".join(reference_input("raster", server.url(name)) for name in names)
+    inputs += literal_input("expression", escape(expression))
+    if dtype is not None:
+        inputs += literal_input("dtype", dtype)
+    return execute_xml(inputs, as_reference("result"), "band_math")
+
+
+def masked(raster: Raster) -> np.ndarray:
+    band = raster.data[0].astype(np.float64)
+    band[raster.data[0] == raster.spec.nodata] = np.nan
+    return band
+
+
+def test_describe_band_math(client: TestClient) -> None:
+    root = describe(client, "band_math")
+    raster = root.xpath("//Input[ows:Identifier='raster']", namespaces=NS)[0]
+    assert (raster.get("minOccurs"), raster.get("maxOccurs")) == ("1", "32")
+    dtype = root.xpath("//Input[ows:Identifier='dtype']/LiteralData", namespaces=NS)[0]
+    assert "uint8" in [v.text for v in dtype.iterfind("ows:AllowedValues/ows:Value", NS)]
+    assert dtype.findtext("DefaultValue") == "float32"
+
+
+def test_band_math_three_rasters(
+    client: TestClient, data_server: DataServer, trio: tuple[Raster, Raster, Raster]
+) -> None:
+    expression = "where((b3 > 100) & (b1 < 40000), (b1 - b2) / 10, -b3)"
+    response = client.post("/wps", content=band_math_xml(data_server, expression, "int16"))
+    values, dtype, nodata = download(client, response)
+    assert dtype == "int16" and nodata == -32768
+    a, b, c = (masked(r) for r in trio)
+    with np.errstate(invalid="ignore"):
+        raw_values = np.where((c > 100) & (a < 40000), (a - b) / 10, -c)
+        rounded = np.sign(raw_values) * np.floor(np.abs(raw_values) + 0.5)
+        ok = ~np.isnan(a + b + c) & (rounded >= -32768) & (rounded <= 32767)
+    np.testing.assert_array_equal(values, np.where(ok, rounded, -32768).astype("int16"))
+
+
+def test_band_math_default_float32(
+    client: TestClient, data_server: DataServer, trio: tuple[Raster, Raster, Raster]
+) -> None:
+    response = client.post(
+        "/wps", content=band_math_xml(data_server, "(b1 - b2) / (b1 + b2)", None, ("a.tif", "c.tif"))
+    )
+    values, dtype, nodata = download(client, response)
+    assert dtype == "float32" and np.isnan(nodata)
+    a, c = masked(trio[0]), masked(trio[2])
+    with np.errstate(all="ignore"):
+        expected = ((a - c) / (a + c)).astype(np.float32)
+    expected[~np.isfinite(expected)] = np.nan
+    np.testing.assert_array_equal(values, expected)
+
+
+@pytest.mark.parametrize(
+    ("expression", "token"),
+    [
+        ("__import__('os').listdir('/')", ".listdir"),
+        ("b1.__class__", "__class__"),
+        ("b4 + 1", "'b4'"),
+        ("b1 +", "syntax error"),
+        ("open('x')", "'open'"),
+    ],
+)
+def test_band_math_invalid_expression(
+    client: TestClient,
+    data_server: DataServer,
+    trio: tuple[Raster, Raster, Raster],
+    expression: str,
+    token: str,
+) -> None:
+    response = client.post("/wps", content=band_math_xml(data_server, expression, "float32"))
+    exception = assert_exception(response, "InvalidParameterValue", 400, "expression")
+    assert token in exception.findtext("ows:ExceptionText", namespaces=NS)
+
+
+def test_band_math_mismatched_grid(
+    client: TestClient, data_server: DataServer, rasters: RasterFactory
+) -> None:
+    rasters("a.tif", width=40, height=30)
+    rasters("b.tif", width=41, height=30)
+    response = client.post(
+        "/wps", content=band_math_xml(data_server, "b1 + b2", "float32", ("a.tif", "b.tif"))
+    )
+    assert_exception(response, "InvalidParameterValue", 400, "raster")
+
+
+def test_band_math_too_many_rasters(
+    client: TestClient, data_server: DataServer, rasters: RasterFactory
+) -> None:
+    rasters("a.tif", width=8, height=8)
+    response = client.post("/wps", content=band_math_xml(data_server, "b1", "float32", ("a.tif",) * 33))
+    assert_exception(response, "InvalidParameterValue", 400, "raster")
+
+
+def test_band_math_bad_dtype(
+    client: TestClient, data_server: DataServer, trio: tuple[Raster, Raster, Raster]
+) -> None:
+    response = client.post("/wps", content=band_math_xml(data_server, "b1", "int64"))
+    assert_exception(response, "InvalidParameterValue", 400, "dtype")
+
+
+def test_band_math_kvp(
+    client: TestClient, data_server: DataServer, trio: tuple[Raster, Raster, Raster]
+) -> None:
+    """KVP Execute: the expression's '+' and '/' survive URL encoding (the client encodes them)."""
+    params = {
+        "service": "WPS",
+        "version": "1.0.0",
+        "request": "Execute",
+        "identifier": "band_math",
+        "DataInputs": f"raster=@xlink:href={data_server.url('a.tif')};expression=b1 / 2 + 1;dtype=uint16",
+        "ResponseDocument": "result@asReference=true",
+    }
+    values, dtype, nodata = download(client, client.get("/wps", params=params))
+    a = masked(trio[0])
+    assert dtype == "uint16" and nodata == 65535
+    expected = np.where(np.isnan(a), 65535, np.floor(a / 2 + 1 + 0.5))
+    expected[expected > 65535] = 65535
+    np.testing.assert_array_equal(values, expected.astype("uint16"))
