@@ -17,9 +17,8 @@ HTTP data server; both sides read through GDAL ``/vsicurl/``.
   all three outputs (difference and mask by reference, changed_fraction by value); the direct
   script reads both inputs 512 rows at a time once, writes both rasters and counts as it goes.
 
-The service runs as ``uvicorn --factory bench.bench_reproject:bench_app`` (the default registry
-plus reproject and change_detection when not registered yet); its peak RSS (with children) is
-sampled every 50 ms. Direct and service runs alternate; medians, ratios and agreement are printed.
+The service runs as ``uvicorn app.main:app`` (``bench.service.bench_service``); its peak RSS
+(with children) is sampled every 50 ms. Direct and service runs alternate; medians, ratios and agreement are printed.
 """
 
 from __future__ import annotations
@@ -31,8 +30,7 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,15 +39,13 @@ import numpy as np
 import psutil
 import rasterio
 import rasterio.windows
-from fastapi import FastAPI
 from rasterio.enums import Resampling
 from rasterio.warp import calculate_default_transform
 
 from bench.data import ensure_pair
 from bench.direct_ndvi import GDAL_OPTIONS
-from bench.service import PeakRss, reference_input
+from bench.service import PeakRss, bench_service, reference_input
 from tests.support.dataserver import DataServer
-from tests.support.service import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "bench" / "_work"
@@ -144,49 +140,6 @@ def direct_change(before_path: str, after_path: str, out_difference: Path, out_m
 
 
 # --- the service ----------------------------------------------------------------------------------
-
-
-def bench_app() -> FastAPI:
-    """uvicorn factory: the service with reproject and change_detection registered."""
-    from app.algorithms.change import ChangeDetection
-    from app.algorithms.registry import default_registry
-    from app.algorithms.reproject import Reproject
-    from app.main import create_app
-
-    registry = default_registry()
-    for process in (Reproject, ChangeDetection):
-        if process.identifier not in {p.identifier for p in registry}:
-            registry = registry.register(process)
-    return create_app(registry=registry)
-
-
-@contextmanager
-def bench_service(data_dir: Path) -> Iterator[tuple[str, int]]:
-    """The service as a child process on a free port: yields (base URL, pid)."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = os.environ | {
-        "WPS_DATA_DIR": str(data_dir),
-        "WPS_PUBLIC_URL": url,
-        "WPS_ALLOWED_HOSTS": "127.0.0.1",
-    }
-    command = [sys.executable, "-m", "uvicorn", "--factory", "bench.bench_reproject:bench_app"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the service did not start")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        yield url, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def literal(identifier: str, value: str) -> str:

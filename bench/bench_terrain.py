@@ -10,8 +10,8 @@ sides read them through GDAL ``/vsicurl/`` and write a tiled deflate (level 1, p
 GeoTIFF with NaN nodata. The direct terrain script is plain rasterio + numpy, 512 rows at a time
 with a one-row halo, Horn's method in float64, no dask. ``band_math`` computes the NDVI of the
 red/nir pair of ``bench.bench_ndvi`` and is compared with ``bench.direct_ndvi``. The service runs
-as ``uvicorn --factory bench.bench_terrain:bench_app`` (the default registry plus terrain and
-band_math when not registered yet); its peak RSS (with children) is sampled every 50 ms.
+as ``uvicorn app.main:app`` (``bench.service.bench_service``); its peak RSS (with children) is
+sampled every 50 ms.
 """
 
 from __future__ import annotations
@@ -19,30 +19,24 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-import httpx
 import numpy as np
 import psutil
 import rasterio
 import rasterio.shutil
 import rasterio.windows
-from fastapi import FastAPI
 
 from bench.data import CRS, TILE, ensure_pair, transform_for
 from bench.direct_ndvi import GDAL_OPTIONS
-from bench.service import PeakRss, execute_and_download, execute_xml, reference_input
+from bench.service import PeakRss, bench_service, execute_and_download, execute_xml, reference_input
 from tests.support.dataserver import DataServer
-from tests.support.service import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "bench" / "_work"
@@ -154,50 +148,6 @@ def direct_terrain(product: str, dem_path: str, out_path: Path) -> None:
 # --- the service ----------------------------------------------------------------------------------
 
 
-def bench_app() -> FastAPI:
-    """uvicorn factory: the service with terrain and band_math registered."""
-    from app.algorithms.band_math import BandMath
-    from app.algorithms.registry import default_registry
-    from app.algorithms.terrain import Terrain
-    from app.main import create_app
-
-    registry = default_registry()
-    for process in (Terrain, BandMath):
-        if process.identifier not in {p.identifier for p in registry}:
-            registry = registry.register(process)
-    return create_app(registry=registry)
-
-
-@contextmanager
-def bench_service(data_dir: Path) -> Iterator[tuple[str, int]]:
-    """The service as a child process on a free port: yields (base URL, pid)."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = os.environ | {
-        "WPS_DATA_DIR": str(data_dir),
-        "WPS_PUBLIC_URL": url,
-        "WPS_ALLOWED_HOSTS": "127.0.0.1",
-        "WPS_RESULT_TTL": "300",  # each result is ~0.5 GB: the sweeper removes old ones during the run
-    }
-    command = [sys.executable, "-m", "uvicorn", "--factory", "bench.bench_terrain:bench_app"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the service did not start")
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        yield url, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
 def literal(identifier: str, value: str) -> str:
     """A wps:Input with LiteralData."""
     return (
@@ -305,7 +255,10 @@ def main(argv: list[str] | None = None) -> int:
     outputs = WORK / "outputs-terrain"
     outputs.mkdir(parents=True, exist_ok=True)
     print(f"{args.size} x {args.size} scenes under {WORK / 'inputs'}; {psutil.cpu_count()} CPUs", flush=True)
-    with DataServer(WORK / "inputs") as server, bench_service(WORK / "data-terrain") as (url, pid):
+    with (
+        DataServer(WORK / "inputs") as server,
+        bench_service(WORK / "data-terrain", {"WPS_RESULT_TTL": "300"}) as (url, pid),
+    ):
         print(f"service idle RSS {psutil.Process(pid).memory_info().rss / 2**20:.0f} MiB", flush=True)
         for job in make_jobs(args.jobs.split(","), server, args.size):
             direct_out, service_out = outputs / f"{job.name}_direct.tif", outputs / f"{job.name}_service.tif"

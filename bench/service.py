@@ -7,7 +7,8 @@ from __future__ import annotations
 import subprocess
 import threading
 import xml.etree.ElementTree as ET
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import TracebackType
 from xml.sax.saxutils import quoteattr
@@ -22,6 +23,15 @@ _NAMESPACES = (
     'xmlns:wps="http://www.opengis.net/wps/1.0.0" xmlns:ows="http://www.opengis.net/ows/1.1" '
     'xmlns:xlink="http://www.w3.org/1999/xlink"'
 )
+
+
+@contextmanager
+def bench_service(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
+    """The service as a child process on a free port: yields (base URL, pid) for RSS sampling."""
+    port = free_port()
+    env = {"WPS_ALLOWED_HOSTS": "127.0.0.1"} | (extra_env or {})
+    with service_process(data_dir, port, env) as process:
+        yield f"http://127.0.0.1:{port}", process.pid
 
 
 class ServiceProcess:
