@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 import dask
 import numpy as np
@@ -28,7 +28,7 @@ from app.core.models import (
 )
 from app.errors import NoApplicableCode
 from app.jobs.context import JobContext
-from app.raster.write import write_geotiff
+from app.raster.write import geotiff_store
 from app.settings import Settings
 
 
@@ -51,38 +51,75 @@ def deliver_outputs(
     settings: Settings,
     context: JobContext,
 ) -> tuple[DeliveredOutput, ...]:
-    """Compute and store the requested outputs; absent optional outputs are left out."""
+    """Compute and store the requested outputs; absent optional outputs are left out.
+
+    Every lazy output (raster stores and reductions alike) is computed in one ``dask.compute``, so
+    inputs shared by several outputs are read once, with the job's progress and cancellation.
+    """
     wanted = [w for w in wanted_outputs(request, description) if w.identifier in produced]
-    rasters = [w for w in wanted if isinstance(produced[w.identifier], xr.DataArray)]
+    files: dict[str, ComplexResult] = {}
+    with ExitStack() as stack:
+        lazy: dict[str, object] = {}
+        for output in wanted:
+            parameter = _parameter(description, output.identifier)
+            value = produced[output.identifier]
+            if _is_raster(value) and parameter.kind is DataKind.COMPLEX:
+                assert isinstance(value, xr.DataArray)
+                fmt = find_format(parameter, output.mime_type, output.encoding, output.schema_url)
+                path = context.workdir / f"{parameter.identifier}{fmt.extension}"
+                lazy[output.identifier] = stack.enter_context(geotiff_store(value, path))
+                files[output.identifier] = ComplexResult(format=fmt, path=path)
+            elif _is_lazy(value):
+                lazy[output.identifier] = value.data if isinstance(value, xr.DataArray) else value
+        computed = dict(zip(lazy, dask.compute(*lazy.values(), **context.compute_kwargs()), strict=True))
     delivered = []
     for output in wanted:
-        parameter = description.output(output.identifier)
-        assert parameter is not None  # checked before the run
-        value = produced[output.identifier]
-        stage = rasters.index(output) if output in rasters else 0
-        compute = context.compute_kwargs(stage, len(rasters))
-        result = _to_result(value, parameter, output, context.workdir, compute)
-        reference = None
-        if output.as_reference and isinstance(result, ComplexResult):
-            result = _stored(result, parameter, context.workdir)
-            assert result.path is not None
-            reference = output_url(settings, context.job_id, result.path.name)
-        delivered.append(DeliveredOutput(description=parameter, result=result, reference=reference))
+        parameter = _parameter(description, output.identifier)
+        value = computed.get(output.identifier, produced[output.identifier])
+        result = files.get(output.identifier) or _to_result(value, parameter, output)
+        delivered.append(_delivered(output, parameter, result, settings, context))
     return tuple(delivered)
 
 
-def _to_result(
-    value: object,
+def _delivered(
+    output: OutputRequest,
     parameter: ParameterDescription,
-    wanted: OutputRequest,
-    workdir: Path,
-    compute: dict[str, Any],
-) -> OutputResult:
-    value = _computed(value, compute)
+    result: OutputResult,
+    settings: Settings,
+    context: JobContext,
+) -> DeliveredOutput:
+    """By value, or stored in the job folder and referenced by its public URL."""
+    reference = None
+    if output.as_reference and isinstance(result, ComplexResult):
+        result = _stored(result, parameter, context.workdir)
+        assert result.path is not None
+        reference = output_url(settings, context.job_id, result.path.name)
+    return DeliveredOutput(description=parameter, result=result, reference=reference)
+
+
+def _parameter(description: ProcessDescription, identifier: str) -> ParameterDescription:
+    parameter = description.output(identifier)
+    assert parameter is not None  # checked before the run
+    return parameter
+
+
+def _is_raster(value: object) -> bool:
+    return isinstance(value, xr.DataArray) and value.ndim >= 2
+
+
+def _is_lazy(value: object) -> bool:
+    """A dask collection (a reduction, a ``dask.delayed``) or an xarray object holding one."""
+    data = value.data if isinstance(value, xr.DataArray) else value
+    return dask.is_dask_collection(data)
+
+
+def _to_result(value: object, parameter: ParameterDescription, wanted: OutputRequest) -> OutputResult:
     if parameter.kind is DataKind.COMPLEX:
-        return _complex_result(value, parameter, wanted, workdir, compute)
+        return _complex_result(value, parameter, wanted)
     if parameter.kind is DataKind.BBOX and isinstance(value, BoundingBoxValue):
         return BoundingBoxResult(lower=value.lower, upper=value.upper, crs=value.crs)
+    if isinstance(value, xr.DataArray):
+        value = value.values
     if isinstance(value, np.generic | np.ndarray) and np.ndim(value) == 0:  # a reduction's scalar
         value = value.item()
     if parameter.kind is DataKind.LITERAL and isinstance(value, str | int | float | bool):
@@ -92,28 +129,7 @@ def _to_result(
     raise NoApplicableCode(f"process returned an unexpected value for {parameter.identifier!r}")
 
 
-def _computed(value: object, compute: dict[str, Any]) -> object:
-    """Compute a lazy non-raster output (a dask collection: a reduction, a ``dask.delayed``).
-
-    Lazy rasters are left to the GeoTIFF writer, which computes them tile by tile; anything else
-    lazy is computed here, with the job's progress and cancellation callbacks.
-    """
-    if isinstance(value, xr.DataArray) and value.ndim >= 2:
-        return value
-    if isinstance(value, xr.DataArray):  # a 0-d (or 1-d) reduction
-        value = value.data
-    if dask.is_dask_collection(value):
-        (value,) = dask.compute(value, **compute)
-    return value
-
-
-def _complex_result(
-    value: object,
-    parameter: ParameterDescription,
-    wanted: OutputRequest,
-    workdir: Path,
-    compute: dict[str, Any],
-) -> ComplexResult:
+def _complex_result(value: object, parameter: ParameterDescription, wanted: OutputRequest) -> ComplexResult:
     if isinstance(value, ComplexValue):
         echoed = Format(
             mime_type=value.mime_type or parameter.formats[0].mime_type,
@@ -122,10 +138,6 @@ def _complex_result(
         )
         return ComplexResult(format=echoed, data=value.data or b"")
     fmt = find_format(parameter, wanted.mime_type, wanted.encoding, wanted.schema_url)
-    if isinstance(value, xr.DataArray):
-        path = workdir / f"{parameter.identifier}{fmt.extension}"
-        write_geotiff(value, path, compute)
-        return ComplexResult(format=fmt, path=path)
     if isinstance(value, bytes):
         return ComplexResult(format=fmt, data=value)
     raise NoApplicableCode(f"process returned an unexpected value for {parameter.identifier!r}")

@@ -1,8 +1,8 @@
 """What a running job can see: its id and folder, progress reporting and cancellation.
 
 Progress and cancellation reach the dask local scheduler through a callback passed explicitly to
-the one ``compute`` of each output (``compute_kwargs``): dask's global callback registry would mix
-up jobs running side by side in other threads.
+the job's one ``compute`` of all its outputs (``compute_kwargs``): dask's global callback registry
+would mix up jobs running side by side in other threads.
 """
 
 from __future__ import annotations
@@ -35,19 +35,17 @@ class JobContext:
         if self.cancelled.is_set():
             raise JobCancelled(self.job_id)
 
-    def compute_kwargs(self, stage: int = 0, stages: int = 1) -> dict[str, Any]:
+    def compute_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``dask.compute``/``da.store``: progress and cancellation."""
-        return {"callbacks": [JobCallback(self, stage, stages)._callback]}
+        return {"callbacks": [JobCallback(self)._callback]}
 
 
 class JobCallback(Callback):  # type: ignore[misc]
     """Reports the share of finished tasks and stops scheduling tasks of a dismissed job."""
 
-    def __init__(self, context: JobContext, stage: int, stages: int) -> None:
+    def __init__(self, context: JobContext) -> None:
         super().__init__()
         self.context = context
-        self.stage = stage
-        self.stages = max(stages, 1)
         self.total = 0
         self.done = 0
         self.last_report = 0.0
@@ -64,5 +62,4 @@ class JobCallback(Callback):  # type: ignore[misc]
         if now - self.last_report < 0.25 and self.done < self.total:
             return
         self.last_report = now
-        fraction = (self.stage + self.done / max(self.total, 1)) / self.stages
-        self.context.report(min(99, int(fraction * 100)))
+        self.context.report(min(99, int(100 * self.done / max(self.total, 1))))

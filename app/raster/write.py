@@ -15,16 +15,19 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import dask
 import dask.array as da
 import numpy as np
 import rasterio
 import rasterio.windows
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
+from dask.delayed import Delayed
 from rasterio.errors import RasterioError
 
 from app.errors import NotEnoughStorage
@@ -39,6 +42,18 @@ def write_geotiff(data: xr.DataArray, path: Path, compute_kwargs: Mapping[str, A
     CRS, transform, dtype and nodata are kept; float results without a nodata value get NaN.
     ``compute_kwargs`` go to the scheduler (a job's progress/cancellation callbacks).
     """
+    with geotiff_store(data, path) as store:
+        dask.compute(store, **(compute_kwargs or {}))
+
+
+@contextmanager
+def geotiff_store(data: xr.DataArray, path: Path) -> Iterator[Delayed]:
+    """Open the output file and yield the lazy store of ``data`` into it.
+
+    Compute the store inside the ``with`` (possibly together with other stores and reductions,
+    so that shared inputs are read once); the file is complete when the block exits, and removed
+    if anything failed.
+    """
     cube = _as_cube(data)
     array = _dask_array(cube)
     profile = geotiff_profile(cube, array.dtype)
@@ -46,7 +61,7 @@ def write_geotiff(data: xr.DataArray, path: Path, compute_kwargs: Mapping[str, A
     try:
         with rasterio.open(path, "w", **profile) as dst:  # type: ignore[arg-type]
             target = _WindowTarget(dst)
-            da.store(array, target, lock=threading.Lock(), **(compute_kwargs or {}))  # type: ignore[arg-type]
+            yield da.store(array, target, lock=threading.Lock(), compute=False)  # type: ignore[arg-type]
     except BaseException as exc:
         path.unlink(missing_ok=True)
         if isinstance(exc, RasterioError) and "No space left" in str(exc):
