@@ -41,8 +41,9 @@ def serve() -> int:
     ensure_environment("")
     host = os.environ.get("WPS_HOST", "127.0.0.1")
     port = os.environ.get("WPS_PORT", "8000")
+    env = os.environ | {"WPS_PUBLIC_URL": os.environ.get("WPS_PUBLIC_URL", f"http://{host}:{port}")}
     command = [str(PYTHON), "-m", "uvicorn", "app.main:app", "--host", host, "--port", port]
-    return subprocess.call(command, cwd=ROOT)
+    return subprocess.call(command, cwd=ROOT, env=env)
 
 
 def test(extra_args: list[str]) -> int:
