@@ -28,23 +28,6 @@ def test_catalogue_is_the_public_contract() -> None:
         assert {o.identifier for o in description.outputs} == outputs, identifier
 
 
-def test_reproject_resampling_allowed_values() -> None:
-    resampling = default_registry().describe("reproject").input("resampling")
-    assert resampling is not None and resampling.literal is not None
-    assert set(resampling.literal.allowed_values) == {
-        "nearest",
-        "bilinear",
-        "cubic",
-        "cubic_spline",
-        "lanczos",
-        "average",
-        "mode",
-        "min",
-        "max",
-        "med",
-    }
-
-
 def test_band_math_raster_occurs_several_times() -> None:
     raster = default_registry().describe("band_math").input("raster")
     assert raster is not None and raster.min_occurs == 1 and (raster.max_occurs or 2) > 1
