@@ -22,7 +22,7 @@ from lxml import etree
 from lxml.builder import ElementMaker
 from lxml.etree import _Element as Element
 
-from app.core.models import ComplexResult, Format, LiteralDomain, ValueRange
+from app.core.models import ComplexResult, ComplexValue, Format, LiteralDomain, ValueRange
 from app.errors import InvalidParameterValue, WpsError
 from app.settings import Settings
 from app.wps_xml import namespaces as ns
@@ -94,6 +94,17 @@ def decode_payload(payload: bytes, encoding: str | None, locator: str) -> bytes:
         return base64.b64decode(b"".join(payload.split()), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise InvalidParameterValue(f"input {locator!r} is not valid base64", locator=locator) from exc
+
+
+def inline_complex(element: etree._Element, locator: str) -> ComplexValue:
+    """Inline complex data (WPS 1.0.0 ``wps:ComplexData``, WPS 2.0 ``wps:Data``) with its format."""
+    encoding = element.get("encoding")
+    return ComplexValue(
+        mime_type=element.get("mimeType"),
+        encoding=encoding,
+        schema_url=element.get("schema"),
+        data=decode_payload(inline_payload(element), encoding, locator),
+    )
 
 
 def parse_position(text: str | None, locator: str) -> tuple[float, ...]:

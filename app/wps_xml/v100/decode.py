@@ -24,7 +24,7 @@ from app.core.models import (
 )
 from app.errors import InvalidParameterValue, MissingParameterValue
 from app.wps_xml.kvp import Kvp, KvpItem, parse_bool, parse_items, split_list
-from app.wps_xml.payload import decode_payload, inline_payload, parse_position
+from app.wps_xml.payload import decode_payload, inline_complex, inline_payload, parse_position
 
 WPS = "http://www.opengis.net/wps/1.0.0"
 OWS = "http://www.opengis.net/ows/1.1"
@@ -201,7 +201,7 @@ def _xml_input(element: etree._Element) -> InputValue:
     if local == "LiteralData":
         return LiteralValue(value=value.text or "", data_type=value.get("dataType"), uom=value.get("uom"))
     if local == "ComplexData":
-        return _xml_complex(value, name)
+        return inline_complex(value, name)
     if local in {"BoundingBoxData", "BoundingBox", "WGS84BoundingBox"}:
         return _xml_bbox(value, name)
     raise InvalidParameterValue(f"input {name!r}: unexpected element {local}", locator=name)
@@ -222,16 +222,6 @@ def _xml_reference(reference: etree._Element, name: str) -> ComplexValue:
         headers=tuple((h.get("key", ""), h.get("value", "")) for h in reference.iterfind("wps:Header", NS)),
         body=inline_payload(body) if body is not None else None,
         body_href=body_reference.get(_q("xlink", "href")) if body_reference is not None else None,
-    )
-
-
-def _xml_complex(value: etree._Element, name: str) -> ComplexValue:
-    encoding = value.get("encoding")
-    return ComplexValue(
-        mime_type=value.get("mimeType"),
-        encoding=encoding,
-        schema_url=value.get("schema"),
-        data=decode_payload(inline_payload(value), encoding, name),
     )
 
 

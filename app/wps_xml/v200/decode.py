@@ -32,7 +32,7 @@ from app.core.models import (
 from app.errors import InvalidParameterValue, MissingParameterValue, NoSuchMode
 from app.wps_xml import namespaces as ns
 from app.wps_xml.kvp import Kvp, split_list
-from app.wps_xml.payload import decode_payload, inline_payload, parse_position
+from app.wps_xml.payload import inline_complex, inline_payload, parse_position
 
 WPS = ns.WPS200
 OWS = ns.OWS200
@@ -144,7 +144,7 @@ def _xml_input(element: etree._Element, name: str, kind: DataKind | None) -> Inp
         return _xml_literal(data, name)
     if kind is DataKind.BBOX:
         return _xml_bbox(data, name)
-    return _xml_complex(data, name)
+    return inline_complex(data, name)
 
 
 def _data_kind(data: etree._Element, declared: DataKind | None) -> DataKind:
@@ -185,16 +185,6 @@ def _xml_bbox(data: etree._Element, name: str) -> BoundingBoxValue:
         crs = CRS84
     return BoundingBoxValue(
         lower=parse_position(lower.text, name), upper=parse_position(upper.text, name), crs=crs
-    )
-
-
-def _xml_complex(data: etree._Element, name: str) -> ComplexValue:
-    encoding = data.get("encoding")
-    return ComplexValue(
-        mime_type=data.get("mimeType"),
-        encoding=encoding,
-        schema_url=data.get("schema"),
-        data=decode_payload(inline_payload(data), encoding, name),
     )
 
 
