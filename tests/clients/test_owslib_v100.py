@@ -18,6 +18,13 @@ from tests.support.rasters import RasterFactory
 GEOTIFF = "image/tiff; subtype=geotiff"
 
 
+def ndvi_inputs(data_server: DataServer) -> list[tuple[str, ComplexDataInput]]:
+    """red.tif and nir.tif of the data server, by reference."""
+    return [
+        (band, ComplexDataInput(data_server.url(f"{band}.tif"), mimeType=GEOTIFF)) for band in ("red", "nir")
+    ]
+
+
 def test_capabilities_and_descriptions(live_server: LiveServer) -> None:
     wps = WebProcessingService(f"{live_server.url}/wps")
     assert wps.identification.type == "WPS"
@@ -41,10 +48,7 @@ def test_execute_ndvi_sync_by_reference(
     wps = WebProcessingService(f"{live_server.url}/wps", skip_caps=True)
     execution = wps.execute(
         "ndvi",
-        [
-            ("red", ComplexDataInput(data_server.url("red.tif"), mimeType=GEOTIFF)),
-            ("nir", ComplexDataInput(data_server.url("nir.tif"), mimeType=GEOTIFF)),
-        ],
+        ndvi_inputs(data_server),
         output=[("ndvi", True)],
         mode=SYNC,
     )
@@ -106,10 +110,7 @@ def test_execute_ndvi_async_with_status_polling(
     wps = WebProcessingService(f"{live_server.url}/wps", skip_caps=True)
     execution = wps.execute(
         "ndvi",
-        [
-            ("red", ComplexDataInput(data_server.url("red.tif"), mimeType=GEOTIFF)),
-            ("nir", ComplexDataInput(data_server.url("nir.tif"), mimeType=GEOTIFF)),
-        ],
+        ndvi_inputs(data_server),
         output=[("ndvi", True)],
     )  # OWSLib's default mode: storeExecuteResponse + status, then poll statusLocation
     assert execution.statusLocation.startswith(f"{live_server.url}/wps/status/")
