@@ -15,10 +15,10 @@ from app.algorithms.registry import Registry, default_registry
 from app.api import health, metrics, ogc, outputs, wps
 from app.api.errors import install_error_handlers
 from app.api.metrics import Metrics, install_metrics
-from app.core.service import WpsService
 from app.jobs.engine import JobEngine
 from app.jobs.store import JobStore
 from app.raster.gdal_env import configure_gdal
+from app.service.operations import WpsService
 from app.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -98,7 +98,7 @@ def clip_bounds(size: int) -> tuple[float, float, float, float]:
 def clip_through_library(server: DataServer, red_url: str, size: int, out: Path) -> int:
     """Bytes pulled by the service's own raster layer for a clip (no HTTP service needed)."""
     from app.algorithms.clip import clip_bbox
-    from app.core.models import BoundingBoxValue
+    from app.model.requests import BoundingBoxValue
     from app.raster.gdal_env import configure_gdal
     from app.raster.open import open_raster
     from app.raster.write import write_geotiff

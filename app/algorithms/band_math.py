@@ -28,7 +28,7 @@ from app.algorithms.base import ComplexInput, LiteralInput, Output, Process, Pro
 from app.algorithms.expression import Expression, parse_expression
 from app.algorithms.formats import GEOTIFF_FORMATS
 from app.algorithms.grids import require_same_grid
-from app.core.models import DataKind
+from app.model.descriptions import DataKind
 
 OutputType = Literal["float32", "uint8", "uint16", "int16", "uint32", "int32", "float64"]
 MAX_RASTERS = 32

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.fields import FieldInfo
 
 from app.algorithms.formats import EPSG_CRSS
-from app.core.models import (
+from app.model.descriptions import (
     DataKind,
     Format,
     LiteralDomain,

@@ -34,8 +34,8 @@ from app.algorithms.base import ComplexInput, LiteralInput, Output, Process, Pro
 from app.algorithms.formats import GEOTIFF_FORMATS
 from app.algorithms.grids import as_float, with_float_nodata
 from app.algorithms.warp import Grid, source_window, warp
-from app.core.models import DataKind, LiteralDomain
-from app.errors import InvalidParameterValue
+from app.model.descriptions import DataKind, LiteralDomain
+from app.model.errors import InvalidParameterValue
 
 Method = Literal["difference", "ratio", "normalized_difference"]
 MASK_NODATA = 255

@@ -21,8 +21,9 @@ from shapely.geometry.base import BaseGeometry
 
 from app.algorithms.base import BBoxInput, ComplexInput, Output, Process, ProcessInputs
 from app.algorithms.formats import GEOTIFF_FORMATS, VECTOR_FORMATS
-from app.core.models import BoundingBoxValue, DataKind
-from app.errors import InvalidParameterValue, MissingParameterValue
+from app.model.descriptions import DataKind
+from app.model.errors import InvalidParameterValue, MissingParameterValue
+from app.model.requests import BoundingBoxValue
 from app.raster.vectors import Vector, to_crs
 
 

@@ -14,7 +14,8 @@ from app.algorithms.base import (
     ProcessInputs,
 )
 from app.algorithms.formats import EPSG_CRSS, GENERIC_FORMATS
-from app.core.models import BoundingBoxValue, ComplexValue, DataKind, LiteralDomain
+from app.model.descriptions import DataKind, LiteralDomain
+from app.model.requests import BoundingBoxValue, ComplexValue
 
 
 class EchoInputs(ProcessInputs):

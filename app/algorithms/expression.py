@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from app.errors import InvalidParameterValue
+from app.model.errors import InvalidParameterValue
 
 MAX_LENGTH = 1000
 MAX_DEPTH = 100

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core.models import Format
+from app.model.descriptions import Format
 
 GEOTIFF = Format(mime_type="image/tiff; subtype=geotiff", extension=".tif")
 TIFF = Format(mime_type="image/tiff", extension=".tif")

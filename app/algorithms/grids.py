@@ -6,7 +6,7 @@ import numpy as np
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
-from app.errors import InvalidParameterValue
+from app.model.errors import InvalidParameterValue
 
 
 def as_float(data: xr.DataArray) -> xr.DataArray:

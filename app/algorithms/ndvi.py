@@ -11,7 +11,7 @@ import xarray as xr
 from app.algorithms.base import ComplexInput, Output, Process, ProcessInputs
 from app.algorithms.formats import GEOTIFF_FORMATS
 from app.algorithms.grids import as_float, require_same_grid, with_float_nodata
-from app.core.models import DataKind
+from app.model.descriptions import DataKind
 
 
 def ndvi(red: xr.DataArray, nir: xr.DataArray) -> xr.DataArray:

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from app.algorithms.base import Process, describe
-from app.core.models import ProcessDescription
-from app.errors import NoSuchProcess
+from app.model.descriptions import ProcessDescription
+from app.model.errors import NoSuchProcess
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from rasterio.errors import RasterioError
 from app.algorithms.base import ComplexInput, LiteralInput, Output, Process, ProcessInputs
 from app.algorithms.formats import GEOTIFF_FORMATS
 from app.algorithms.warp import Grid, target_grid, warp
-from app.core.models import DataKind
-from app.errors import InvalidParameterValue
+from app.model.descriptions import DataKind
+from app.model.errors import InvalidParameterValue
 
 Method = Literal[
     "nearest", "bilinear", "cubic", "cubic_spline", "lanczos", "average", "mode", "min", "max", "med"

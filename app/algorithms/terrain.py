@@ -39,7 +39,7 @@ from pyproj import CRS
 from app.algorithms.base import ComplexInput, LiteralInput, Output, Process, ProcessInputs
 from app.algorithms.formats import GEOTIFF_FORMATS
 from app.algorithms.grids import as_float, with_float_nodata
-from app.core.models import DataKind
+from app.model.descriptions import DataKind
 
 Product = Literal["slope", "aspect", "hillshade"]
 _DEPTH = {0: 1, 1: 1}

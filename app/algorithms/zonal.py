@@ -32,7 +32,7 @@ from shapely.geometry.base import BaseGeometry
 from app.algorithms.base import ComplexInput, LiteralInput, Output, Process, ProcessInputs
 from app.algorithms.clip import bounds_window
 from app.algorithms.formats import GEOJSON_FORMATS, GEOTIFF_FORMATS, VECTOR_FORMATS
-from app.core.models import DataKind
+from app.model.descriptions import DataKind
 from app.raster.vectors import CRS84, Vector, to_crs
 
 Statistic = Literal["count", "min", "max", "mean", "std", "sum", "median"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from app.errors import FileSizeExceeded
+from app.model.errors import FileSizeExceeded
 
 
 async def read_capped_body(request: Request, limit: int) -> bytes:

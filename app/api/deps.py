@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from app.core.service import WpsService
+from app.service.operations import WpsService
 from app.settings import Settings
 
 

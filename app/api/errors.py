@@ -8,7 +8,7 @@ import uuid
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from app.errors import NoApplicableCode, WpsError
+from app.model.errors import NoApplicableCode, WpsError
 from app.wps_xml.exceptions import exception_report
 
 log = logging.getLogger(__name__)

@@ -18,8 +18,8 @@ from prometheus_client import (
 )
 
 from app.api.deps import get_service
-from app.core.models import JobStatus
-from app.core.service import WpsService
+from app.model.jobs import JobStatus
+from app.service.operations import WpsService
 
 router = APIRouter(tags=["Operations"])
 

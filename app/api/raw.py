@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi.responses import FileResponse, Response
 
-from app.core.models import BoundingBoxResult, ComplexResult, ExecuteResult, LiteralResult
-from app.errors import InvalidParameterValue
+from app.model.errors import InvalidParameterValue
+from app.model.results import BoundingBoxResult, ComplexResult, ExecuteResult, LiteralResult
 
 XML_MEDIA_TYPE = "text/xml; charset=utf-8"
 

@@ -18,14 +18,14 @@ from app.api import wps_docs, wps_v100, wps_v200
 from app.api.body import read_capped_body
 from app.api.deps import get_service
 from app.api.errors import internal_error, wps_error_response
-from app.core.service import WpsService, negotiate_version
-from app.errors import (
+from app.model.errors import (
     InvalidParameterValue,
     MissingParameterValue,
     NoSuchJob,
     OperationNotSupported,
     WpsError,
 )
+from app.service.operations import WpsService, negotiate_version
 from app.wps_xml.kvp import Kvp
 from app.wps_xml.namespaces import WPS100, WPS200
 from app.wps_xml.parser import parse_xml

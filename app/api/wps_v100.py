@@ -8,9 +8,11 @@ from fastapi.responses import Response
 from lxml import etree
 
 from app.api.raw import raw_output, xml_response
-from app.core.models import DescribeProcessRequest, ExecuteRequest, ExecuteResult, JobInfo, JobStatus
-from app.core.service import WpsService, check_language, negotiate_version
-from app.errors import NoApplicableCode, OperationNotSupported, WpsError, error_from_codes
+from app.model.errors import NoApplicableCode, OperationNotSupported, WpsError, error_from_codes
+from app.model.jobs import JobInfo, JobStatus
+from app.model.requests import DescribeProcessRequest, ExecuteRequest
+from app.model.results import ExecuteResult
+from app.service.operations import WpsService, check_language, negotiate_version
 from app.wps_xml.kvp import Kvp
 from app.wps_xml.v100 import decode, encode
 

@@ -8,9 +8,10 @@ from fastapi.responses import Response
 from lxml import etree
 
 from app.api.raw import raw_output, xml_response
-from app.core.models import ExecuteRequest, JobInfo, JobStatus
-from app.core.service import WpsService, check_language, negotiate_version
-from app.errors import OperationNotSupported
+from app.model.errors import OperationNotSupported
+from app.model.jobs import JobInfo, JobStatus
+from app.model.requests import ExecuteRequest
+from app.service.operations import WpsService, check_language, negotiate_version
 from app.wps_xml.kvp import Kvp
 from app.wps_xml.v200 import decode, encode
 

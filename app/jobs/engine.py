@@ -18,26 +18,18 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
-from app.core.models import ExecuteRequest, ExecuteResult, JobError, JobInfo, JobStatus
-from app.errors import NoApplicableCode, ServerBusy, WpsError
 from app.jobs.context import JobCancelled, JobContext
 from app.jobs.store import JobStore, utcnow
+from app.model.errors import NoApplicableCode, ServerBusy, WpsError
+from app.model.jobs import JobError, JobInfo, JobStatus
+from app.model.requests import ExecuteRequest
+from app.model.results import ExecuteResult
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
 Runner = Callable[[JobContext], ExecuteResult]
 RESTARTED = "the service restarted while this job was queued or running; submit it again"
-
-
-def job_error(error: WpsError) -> JobError:
-    """The record of an exception a job reports."""
-    return JobError(
-        code=error.code_for("1.0.0"),
-        wps2_code=error.code_for("2.0.0"),
-        message=error.message,
-        locator=error.locator,
-    )
 
 
 class JobEngine:
@@ -157,4 +149,4 @@ class JobEngine:
     def _failed(self, context: JobContext, error: WpsError) -> None:
         shutil.rmtree(context.workdir, ignore_errors=True)
         if not context.cancelled.is_set():
-            self.store.fail(context.job_id, job_error(error))
+            self.store.fail(context.job_id, JobError.of(error))

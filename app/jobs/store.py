@@ -14,7 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from app.core.models import ExecuteRequest, ExecuteResult, JobError, JobInfo, JobStatus
+from app.model.jobs import JobError, JobInfo, JobStatus
+from app.model.requests import ExecuteRequest
+from app.model.results import ExecuteResult
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (

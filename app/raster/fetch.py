@@ -22,8 +22,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from app.core.models import ComplexValue
-from app.errors import DataNotAccessible, FileSizeExceeded
+from app.model.errors import DataNotAccessible, FileSizeExceeded
+from app.model.requests import ComplexValue
 from app.raster.gdal_env import configure_gdal, forget_remote_file
 from app.raster.guard import HTTP_SCHEMES, check_url, local_file
 from app.settings import Settings

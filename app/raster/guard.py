@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from app.errors import DataNotAccessible
+from app.model.errors import DataNotAccessible
 from app.settings import Settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address

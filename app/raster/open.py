@@ -32,7 +32,7 @@ from rasterio.crs import CRS
 from rasterio.enums import Interleaving
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
-from app.errors import DataNotAccessible, WpsError, WrongInputData
+from app.model.errors import DataNotAccessible, WpsError, WrongInputData
 
 _NOT_FOUND = re.compile(r"HTTP response code: (\d{3})|does not exist in the file system", re.IGNORECASE)
 _NETWORK = re.compile(r"curl|HTTP|timed? ?out|resolve host|connect|read error at|got 0 bytes", re.IGNORECASE)

@@ -33,7 +33,7 @@ from pyproj.exceptions import CRSError
 from shapely.errors import GEOSException
 from shapely.geometry.base import BaseGeometry
 
-from app.errors import InvalidParameterValue
+from app.model.errors import InvalidParameterValue
 from app.settings import Settings
 
 CRS84 = CRS.from_user_input("OGC:CRS84")

@@ -30,7 +30,7 @@ import xarray as xr
 from dask.delayed import Delayed
 from rasterio.errors import RasterioError
 
-from app.errors import NotEnoughStorage
+from app.model.errors import NotEnoughStorage
 
 TILE = 512
 _CASTS = {np.dtype(bool): np.uint8, np.dtype(np.float16): np.float32}  # not GeoTIFF types

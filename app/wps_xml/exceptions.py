@@ -11,7 +11,7 @@ import re
 from lxml import etree
 from lxml.builder import ElementMaker
 
-from app.errors import WpsError
+from app.model.errors import WpsError
 from app.wps_xml import namespaces as ns
 
 # Characters XML 1.0 cannot carry at all, not even escaped.

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-from app.errors import InvalidParameterValue, MissingParameterValue
+from app.model.errors import InvalidParameterValue, MissingParameterValue
 
 
 @dataclass(frozen=True)

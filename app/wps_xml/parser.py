@@ -11,7 +11,7 @@ import re
 
 from lxml import etree
 
-from app.errors import InvalidParameterValue
+from app.model.errors import InvalidParameterValue
 
 _DOCTYPE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 

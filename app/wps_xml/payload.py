@@ -22,8 +22,10 @@ from lxml import etree
 from lxml.builder import ElementMaker
 from lxml.etree import _Element as Element
 
-from app.core.models import ComplexResult, ComplexValue, Format, LiteralDomain, ValueRange
-from app.errors import InvalidParameterValue, WpsError
+from app.model.descriptions import Format, LiteralDomain, ValueRange
+from app.model.errors import InvalidParameterValue, WpsError
+from app.model.requests import ComplexValue
+from app.model.results import ComplexResult
 from app.settings import Settings
 from app.wps_xml import namespaces as ns
 from app.wps_xml.exceptions import is_xml_text, xml_text

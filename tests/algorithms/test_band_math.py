@@ -14,7 +14,7 @@ from affine import Affine
 
 from app.algorithms.band_math import BandMath, BandMathInputs, band_math, cast_result, nodata_for
 from app.algorithms.base import describe
-from app.errors import InvalidParameterValue
+from app.model.errors import InvalidParameterValue
 from app.raster.open import open_raster
 from app.raster.write import write_geotiff
 from tests.support.dask_guard import raise_if_dask_computes

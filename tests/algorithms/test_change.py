@@ -16,7 +16,7 @@ from rasterio.enums import Resampling
 
 from app.algorithms.base import describe
 from app.algorithms.change import ChangeDetection, ChangeInputs, change, change_mask, changed_fraction
-from app.errors import InvalidParameterValue
+from app.model.errors import InvalidParameterValue
 from app.raster.open import open_raster
 from tests.support.dask_guard import raise_if_dask_computes
 from tests.support.rasters import Raster, RasterFactory, RasterSpec, write_raster

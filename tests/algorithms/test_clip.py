@@ -14,8 +14,8 @@ from affine import Affine
 from pyproj import Transformer
 
 from app.algorithms.clip import Clip, ClipInputs, clip_bbox
-from app.core.models import BoundingBoxValue
-from app.errors import InvalidParameterValue
+from app.model.errors import InvalidParameterValue
+from app.model.requests import BoundingBoxValue
 from app.raster.open import open_raster
 from app.raster.write import write_geotiff
 from tests.support.dask_guard import raise_if_dask_computes

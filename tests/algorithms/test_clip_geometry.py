@@ -17,8 +17,8 @@ from rasterio.features import geometry_mask
 from shapely.geometry.base import BaseGeometry
 
 from app.algorithms.clip import Clip, ClipInputs, clip_geometry, fill_value
-from app.core.models import BoundingBoxValue
-from app.errors import InvalidParameterValue, MissingParameterValue
+from app.model.errors import InvalidParameterValue, MissingParameterValue
+from app.model.requests import BoundingBoxValue
 from app.raster.open import open_raster
 from app.raster.vectors import CRS84, Vector, read_vector
 from tests.support.dask_guard import raise_if_dask_computes

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from app.algorithms.expression import MAX_DEPTH, MAX_LENGTH, Const, parse_expression
-from app.errors import InvalidParameterValue
+from app.model.errors import InvalidParameterValue
 
 VARIABLES = ["b1", "b2", "b3"]
 Arrays = dict[str, np.ndarray]

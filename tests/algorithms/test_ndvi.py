@@ -12,7 +12,7 @@ import xarray as xr
 from affine import Affine
 
 from app.algorithms.ndvi import Ndvi, NdviInputs, ndvi
-from app.errors import InvalidParameterValue
+from app.model.errors import InvalidParameterValue
 from app.raster.open import open_raster
 from app.raster.write import write_geotiff
 from tests.support.dask_guard import raise_if_dask_computes

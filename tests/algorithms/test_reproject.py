@@ -32,7 +32,7 @@ from app.algorithms.reproject import (
     reproject,
 )
 from app.algorithms.warp import Grid, default_nodata, source_window, target_grid, warp
-from app.errors import InvalidParameterValue
+from app.model.errors import InvalidParameterValue
 from app.raster.open import open_raster
 from app.raster.write import write_geotiff
 from tests.support.dask_guard import raise_if_dask_computes

@@ -14,8 +14,8 @@ from pydantic import Field
 
 from app.algorithms.base import LiteralInput, Output, Process, ProcessInputs
 from app.algorithms.registry import default_registry
-from app.core.models import DataKind, LiteralDomain
 from app.main import create_app
+from app.model.descriptions import DataKind, LiteralDomain
 from app.settings import Settings
 from tests.support.ows import NS, assert_exception, xml
 from tests.support.xsd_check import XsdChecker

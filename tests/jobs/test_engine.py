@@ -12,11 +12,14 @@ import dask.array as da
 import numpy as np
 import pytest
 
-from app.core.models import ExecuteRequest, ExecuteResult, JobStatus, ProcessDescription
-from app.errors import InvalidParameterValue, ServerBusy
 from app.jobs.context import JobContext
 from app.jobs.engine import RESTARTED, JobEngine
 from app.jobs.store import JobStore
+from app.model.descriptions import ProcessDescription
+from app.model.errors import InvalidParameterValue, ServerBusy
+from app.model.jobs import JobStatus
+from app.model.requests import ExecuteRequest
+from app.model.results import ExecuteResult
 from app.settings import Settings
 
 REQUEST = ExecuteRequest(identifier="echo")

@@ -13,7 +13,8 @@ from pydantic import Field
 from app.algorithms.base import BBoxInput, ComplexInput, LiteralInput, Output, Process, ProcessInputs
 from app.algorithms.formats import GEOJSON_FORMATS, GEOTIFF_FORMATS
 from app.algorithms.registry import default_registry
-from app.core.models import BoundingBoxValue, ComplexValue, DataKind, LiteralDomain
+from app.model.descriptions import DataKind, LiteralDomain
+from app.model.requests import BoundingBoxValue, ComplexValue
 from app.settings import Settings
 from tests.ogcapi.conftest import CheckedFactory, local
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.core.models import ComplexValue
-from app.errors import DataNotAccessible, FileSizeExceeded
+from app.model.errors import DataNotAccessible, FileSizeExceeded
+from app.model.requests import ComplexValue
 from app.raster.fetch import fetch_bytes, materialize, resolve_reference
 from app.raster.guard import check_url, is_public_address
 from app.raster.open import open_raster

@@ -17,7 +17,7 @@ import rioxarray
 import xarray as xr
 from rasterio.errors import NotGeoreferencedWarning
 
-from app.errors import DataNotAccessible, WrongInputData
+from app.model.errors import DataNotAccessible, WrongInputData
 from app.raster.open import RasterInfo, block_aligned_chunks, open_raster
 from tests.support.dask_guard import raise_if_dask_computes
 from tests.support.dataserver import DataServer

@@ -13,7 +13,7 @@ import pytest
 import shapely
 from pyproj import CRS, Transformer
 
-from app.errors import InvalidParameterValue
+from app.model.errors import InvalidParameterValue
 from app.raster.vectors import CRS84, Vector, ZipLimits, read_vector, to_crs
 from app.settings import Settings
 

@@ -18,7 +18,7 @@ from pydantic import Field
 
 from app.algorithms.base import LiteralInput, Output, Process, ProcessInputs
 from app.algorithms.formats import GEOTIFF_FORMATS
-from app.core.models import DataKind
+from app.model.descriptions import DataKind
 
 
 class SlowInputs(ProcessInputs):

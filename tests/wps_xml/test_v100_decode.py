@@ -7,8 +7,8 @@ import base64
 import pytest
 
 from app.algorithms.registry import default_registry
-from app.core.models import BoundingBoxValue, ComplexValue, LiteralValue
-from app.errors import InvalidParameterValue, MissingParameterValue
+from app.model.errors import InvalidParameterValue, MissingParameterValue
+from app.model.requests import BoundingBoxValue, ComplexValue, LiteralValue
 from app.wps_xml.kvp import Kvp, parse_items
 from app.wps_xml.parser import parse_xml
 from app.wps_xml.schemas import SCHEMA_DIR

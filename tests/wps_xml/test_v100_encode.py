@@ -10,27 +10,25 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from app import errors
 from app.algorithms.registry import default_registry
-from app.core.models import (
-    BoundingBoxResult,
-    BoundingBoxValue,
-    ComplexResult,
-    ComplexValue,
+from app.model import errors
+from app.model.descriptions import (
     DataKind,
-    DeliveredOutput,
-    ExecuteRequest,
-    ExecuteResult,
     Format,
     LiteralDomain,
-    LiteralResult,
-    LiteralValue,
-    OutputRequest,
     ParameterDescription,
     ProcessDescription,
-    ResponseForm,
     ValueRange,
 )
+from app.model.requests import (
+    BoundingBoxValue,
+    ComplexValue,
+    ExecuteRequest,
+    LiteralValue,
+    OutputRequest,
+    ResponseForm,
+)
+from app.model.results import BoundingBoxResult, ComplexResult, DeliveredOutput, ExecuteResult, LiteralResult
 from app.settings import Settings
 from app.wps_xml import exceptions
 from app.wps_xml import namespaces as ns

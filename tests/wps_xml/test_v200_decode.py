@@ -8,8 +8,8 @@ import pytest
 from lxml import etree
 
 from app.algorithms.registry import default_registry
-from app.core.models import BoundingBoxValue, ComplexValue, JobRequest, LiteralValue
-from app.errors import InvalidParameterValue, MissingParameterValue, NoSuchProcess, WpsError
+from app.model.errors import InvalidParameterValue, MissingParameterValue, NoSuchProcess, WpsError
+from app.model.requests import BoundingBoxValue, ComplexValue, JobRequest, LiteralValue
 from app.wps_xml.kvp import Kvp
 from app.wps_xml.parser import parse_xml
 from app.wps_xml.schemas import SCHEMA_DIR, validate

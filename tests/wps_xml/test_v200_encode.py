@@ -9,24 +9,19 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from app import errors
 from app.algorithms.registry import default_registry
-from app.core.models import (
-    BoundingBoxResult,
-    ComplexResult,
+from app.model import errors
+from app.model.descriptions import (
     DataKind,
-    DeliveredOutput,
-    ExecuteRequest,
-    ExecuteResult,
     Format,
-    JobInfo,
-    JobStatus,
     LiteralDomain,
-    LiteralResult,
     ParameterDescription,
     ProcessDescription,
     ValueRange,
 )
+from app.model.jobs import JobInfo, JobStatus
+from app.model.requests import ExecuteRequest
+from app.model.results import BoundingBoxResult, ComplexResult, DeliveredOutput, ExecuteResult, LiteralResult
 from app.settings import Settings
 from app.wps_xml import exceptions, payload
 from app.wps_xml import namespaces as ns

@@ -22,20 +22,17 @@ from pydantic import ValidationError
 
 from app.api.ogc.describe import CRS84, is_json, is_text
 from app.api.ogc.models import BoundingBox, Execute, InlineOrRef, Link, QualifiedValue
-from app.core.checks import find_format
-from app.core.models import (
+from app.model.descriptions import DataKind, ParameterDescription, ProcessDescription
+from app.model.errors import InvalidParameterValue, NoSuchInput
+from app.model.requests import (
     BoundingBoxValue,
     ComplexValue,
-    DataKind,
     ExecuteRequest,
     InputValue,
     LiteralValue,
     OutputRequest,
-    ParameterDescription,
-    ProcessDescription,
     ResponseForm,
 )
-from app.errors import InvalidParameterValue, NoSuchInput
 
 VERSION = "2.0.0"  # the WPS version whose semantics (and exception codes) the JSON face shares
 
@@ -144,7 +141,7 @@ def _inline(
             media = json_formats[0].mime_type
         data = json.dumps(value).encode()
     elif isinstance(value, str):
-        fmt = find_format(parameter, media, encoding, schema)
+        fmt = parameter.find_format(media, encoding, schema)
         binary = (encoding or "").lower() == "base64" or not is_text(fmt.mime_type)
         data = _base64(value, name) if binary else value.encode()
     else:

@@ -20,7 +20,7 @@ from app.api.ogc.models import (
     ProcessSummary,
     TransmissionMode,
 )
-from app.core.models import (
+from app.model.descriptions import (
     DataKind,
     Format,
     LiteralDomain,

@@ -19,15 +19,8 @@ from app.api.ogc.common import REL, json_response, link
 from app.api.ogc.describe import crs_uri, is_json, is_text, typed_literal
 from app.api.ogc.models import Link, StatusCode, StatusInfo
 from app.api.raw import raw_output
-from app.core.models import (
-    BoundingBoxResult,
-    ComplexResult,
-    DeliveredOutput,
-    ExecuteResult,
-    JobInfo,
-    JobStatus,
-    LiteralResult,
-)
+from app.model.jobs import JobInfo, JobStatus
+from app.model.results import BoundingBoxResult, ComplexResult, DeliveredOutput, ExecuteResult, LiteralResult
 from app.settings import Settings
 
 RESULTS_REL = REL + "results"

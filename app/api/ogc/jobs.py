@@ -17,8 +17,8 @@ from app.api.ogc import encode
 from app.api.ogc.common import JSON, json_response, negotiate, page_links
 from app.api.ogc.models import JobList, Results, StatusCode, StatusInfo
 from app.api.ogc.problems import ProblemRoute, problem_responses
-from app.core.models import JobStatus
-from app.core.service import WpsService
+from app.model.jobs import JobStatus
+from app.service.operations import WpsService
 
 router = APIRouter(route_class=ProblemRoute, tags=["Jobs"])
 

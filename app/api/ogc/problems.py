@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException
 
 from app.api.body import read_capped_body
 from app.api.errors import internal_error
-from app.errors import WpsError
+from app.model.errors import WpsError
 
 OGC_EXCEPTIONS = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"
 PROBLEM_MEDIA_TYPE = "application/problem+json"

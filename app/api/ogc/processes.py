@@ -13,7 +13,7 @@ from app.api.ogc.common import JSON, json_response, negotiate, page_links, url
 from app.api.ogc.examples import EXECUTE_EXAMPLES
 from app.api.ogc.models import Execute, Process, ProcessList, Results
 from app.api.ogc.problems import ProblemRoute, problem_responses
-from app.core.service import WpsService
+from app.service.operations import WpsService
 
 router = APIRouter(route_class=ProblemRoute, tags=["Processes"])
 

@@ -9,20 +9,19 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from app.core.models import (
+from app.model.descriptions import DataKind, ProcessDescription
+from app.model.errors import InvalidParameterValue, MissingParameterValue
+from app.model.requests import (
     BoundingBoxValue,
     ComplexValue,
-    DataKind,
     DescribeProcessRequest,
     ExecuteRequest,
     GetCapabilitiesRequest,
     InputValue,
     LiteralValue,
     OutputRequest,
-    ProcessDescription,
     ResponseForm,
 )
-from app.errors import InvalidParameterValue, MissingParameterValue
 from app.wps_xml.kvp import Kvp, KvpItem, parse_bool, parse_items, split_list
 from app.wps_xml.payload import decode_payload, inline_complex, inline_payload, parse_position
 

@@ -15,25 +15,17 @@ from datetime import datetime
 from lxml.builder import ElementMaker
 from lxml.etree import _Element as Element
 
-from app.core.models import (
+from app.model.descriptions import DataKind, Format, LiteralDomain, ParameterDescription, ProcessDescription
+from app.model.errors import NoApplicableCode, WpsError
+from app.model.requests import BoundingBoxValue, ComplexValue, InputValue, LiteralValue, OutputRequest
+from app.model.results import (
     BoundingBoxResult,
-    BoundingBoxValue,
     ComplexResult,
-    ComplexValue,
-    DataKind,
     DeliveredOutput,
     ExecuteResult,
-    Format,
-    InputValue,
-    LiteralDomain,
     LiteralResult,
-    LiteralValue,
-    OutputRequest,
     OutputResult,
-    ParameterDescription,
-    ProcessDescription,
 )
-from app.errors import NoApplicableCode, WpsError
 from app.settings import Settings
 from app.wps_xml import exceptions
 from app.wps_xml import namespaces as ns

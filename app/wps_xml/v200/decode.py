@@ -14,10 +14,11 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from app.core.models import (
+from app.model.descriptions import DataKind, ProcessDescription
+from app.model.errors import InvalidParameterValue, MissingParameterValue, NoSuchMode
+from app.model.requests import (
     BoundingBoxValue,
     ComplexValue,
-    DataKind,
     DescribeProcessRequest,
     ExecuteRequest,
     ExecutionMode,
@@ -26,10 +27,8 @@ from app.core.models import (
     JobRequest,
     LiteralValue,
     OutputRequest,
-    ProcessDescription,
     ResponseForm,
 )
-from app.errors import InvalidParameterValue, MissingParameterValue, NoSuchMode
 from app.wps_xml import namespaces as ns
 from app.wps_xml.kvp import Kvp, split_list
 from app.wps_xml.payload import inline_complex, inline_payload, parse_position

@@ -22,22 +22,17 @@ from collections.abc import Sequence
 from lxml.builder import ElementMaker
 from lxml.etree import _Element as Element
 
-from app.core.models import (
+from app.model.descriptions import DataKind, Format, LiteralDomain, ParameterDescription, ProcessDescription
+from app.model.errors import NoApplicableCode
+from app.model.jobs import JobInfo, JobStatus
+from app.model.results import (
     BoundingBoxResult,
     ComplexResult,
-    DataKind,
     DeliveredOutput,
     ExecuteResult,
-    Format,
-    JobInfo,
-    JobStatus,
-    LiteralDomain,
     LiteralResult,
     OutputResult,
-    ParameterDescription,
-    ProcessDescription,
 )
-from app.errors import NoApplicableCode
 from app.settings import Settings
 from app.wps_xml import namespaces as ns
 from app.wps_xml.exceptions import xml_text

@@ -13,8 +13,8 @@ import xarray as xr
 from pydantic import ValidationError
 
 from app.algorithms.base import Process, ProcessInputs, field_shape
-from app.core.models import ComplexValue, ExecuteRequest, InputValue, LiteralValue
-from app.errors import InvalidParameterValue
+from app.model.errors import InvalidParameterValue
+from app.model.requests import ComplexValue, ExecuteRequest, InputValue, LiteralValue
 from app.raster.fetch import fetch_bytes, materialize
 from app.raster.open import open_raster
 from app.raster.vectors import Vector, ZipLimits, read_vector

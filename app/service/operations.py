@@ -8,29 +8,23 @@ from dataclasses import dataclass
 import rasterio.errors
 
 from app.algorithms.registry import Registry
-from app.core.checks import check_execute
-from app.core.inputs import build_inputs
-from app.core.models import (
-    DescribeProcessRequest,
-    ExecuteRequest,
-    ExecuteResult,
-    GetCapabilitiesRequest,
-    JobInfo,
-    JobStatus,
-    ProcessDescription,
-)
-from app.core.outputs import deliver_outputs
-from app.errors import (
+from app.jobs.context import JobContext
+from app.jobs.engine import JobEngine
+from app.model.descriptions import ProcessDescription
+from app.model.errors import (
     DataNotAccessible,
     InvalidParameterValue,
     NoSuchJob,
     ResultNotReady,
     StorageNotSupported,
     VersionNegotiationFailed,
-    error_from_codes,
 )
-from app.jobs.context import JobContext
-from app.jobs.engine import JobEngine
+from app.model.jobs import JobInfo, JobStatus
+from app.model.requests import DescribeProcessRequest, ExecuteRequest, GetCapabilitiesRequest
+from app.model.results import ExecuteResult
+from app.service.checks import check_execute
+from app.service.inputs import build_inputs
+from app.service.outputs import deliver_outputs
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -124,7 +118,7 @@ class WpsService:
             raise ResultNotReady(f"job {job_id!r} has not finished", locator=job_id)
         if info.error is not None:  # failed: GetResult reports the job's own exception
             error = info.error
-            raise error_from_codes(error.code, error.wps2_code, error.message, error.locator)
+            raise error.exception()
         result = self.engine.store.result(job_id)
         if result is None:
             raise NoSuchJob(f"job {job_id!r} has no result", locator=job_id)

@@ -10,24 +10,11 @@ import dask
 import numpy as np
 import xarray as xr
 
-from app.core.checks import find_format
-from app.core.models import (
-    BoundingBoxResult,
-    BoundingBoxValue,
-    ComplexResult,
-    ComplexValue,
-    DataKind,
-    DeliveredOutput,
-    ExecuteRequest,
-    Format,
-    LiteralResult,
-    OutputRequest,
-    OutputResult,
-    ParameterDescription,
-    ProcessDescription,
-)
-from app.errors import NoApplicableCode
 from app.jobs.context import JobContext
+from app.model.descriptions import DataKind, Format, ParameterDescription, ProcessDescription
+from app.model.errors import NoApplicableCode
+from app.model.requests import BoundingBoxValue, ComplexValue, ExecuteRequest, OutputRequest
+from app.model.results import BoundingBoxResult, ComplexResult, DeliveredOutput, LiteralResult, OutputResult
 from app.raster.write import geotiff_store
 from app.settings import Settings
 
@@ -65,7 +52,7 @@ def deliver_outputs(
             value = produced[output.identifier]
             if _is_raster(value) and parameter.kind is DataKind.COMPLEX:
                 assert isinstance(value, xr.DataArray)
-                fmt = find_format(parameter, output.mime_type, output.encoding, output.schema_url)
+                fmt = parameter.find_format(output.mime_type, output.encoding, output.schema_url)
                 path = context.workdir / f"{parameter.identifier}{fmt.extension}"
                 lazy[output.identifier] = stack.enter_context(geotiff_store(value, path))
                 files[output.identifier] = ComplexResult(format=fmt, path=path)
@@ -137,7 +124,7 @@ def _complex_result(value: object, parameter: ParameterDescription, wanted: Outp
             schema_url=value.schema_url,
         )
         return ComplexResult(format=echoed, data=value.data or b"")
-    fmt = find_format(parameter, wanted.mime_type, wanted.encoding, wanted.schema_url)
+    fmt = parameter.find_format(wanted.mime_type, wanted.encoding, wanted.schema_url)
     if isinstance(value, bytes):
         return ComplexResult(format=fmt, data=value)
     raise NoApplicableCode(f"process returned an unexpected value for {parameter.identifier!r}")

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from app.core.models import (
-    DataKind,
-    ExecuteRequest,
-    Format,
-    InputValue,
-    OutputRequest,
-    ParameterDescription,
-    ProcessDescription,
-)
-from app.errors import (
+from app.model.descriptions import DataKind, ParameterDescription, ProcessDescription
+from app.model.errors import (
     InvalidParameterValue,
     MissingParameterValue,
-    NoSuchFormat,
     NoSuchInput,
     NoSuchOutput,
     TooManyInputs,
 )
+from app.model.requests import ExecuteRequest, InputValue, OutputRequest
 
 
 def check_execute(request: ExecuteRequest, description: ProcessDescription) -> None:
@@ -51,23 +43,9 @@ def _check_value(parameter: ParameterDescription, value: InputValue) -> None:
             f"input {name!r} expects {parameter.kind.value} data, got {value.kind.value}", locator=name
         )
     if value.kind is DataKind.COMPLEX:
-        find_format(parameter, value.mime_type, value.encoding, value.schema_url)
+        parameter.find_format(value.mime_type, value.encoding, value.schema_url)
     if value.kind is DataKind.BBOX and len(value.lower) != len(value.upper):
         raise InvalidParameterValue(f"input {name!r}: corners of different dimensions", locator=name)
-
-
-def find_format(
-    parameter: ParameterDescription, mime_type: str | None, encoding: str | None, schema: str | None
-) -> Format:
-    """The declared format matching a request (the default when nothing is asked), or NoSuchFormat."""
-    for candidate in parameter.formats:
-        if candidate.matches(mime_type, encoding, schema):
-            return candidate
-    asked = ", ".join(f"{k}={v}" for k, v in (("mimeType", mime_type), ("encoding", encoding)) if v)
-    raise NoSuchFormat(
-        f"{parameter.identifier!r} does not support the format {asked or '(unspecified)'}",
-        locator=parameter.identifier,
-    )
 
 
 def _check_outputs(request: ExecuteRequest, description: ProcessDescription) -> None:
@@ -86,7 +64,7 @@ def _check_outputs(request: ExecuteRequest, description: ProcessDescription) -> 
 
 def _check_output_format(parameter: ParameterDescription, output: OutputRequest) -> None:
     if parameter.kind is DataKind.COMPLEX:
-        find_format(parameter, output.mime_type, output.encoding, output.schema_url)
+        parameter.find_format(output.mime_type, output.encoding, output.schema_url)
     elif parameter.kind is DataKind.LITERAL and output.uom:
         uoms = parameter.literal.uoms if parameter.literal else ()
         if output.uom not in uoms:
