@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
 from tests.support.dataserver import DataServer
 from tests.support.json_check import JsonChecker
+from tests.support.live import LiveServer
 from tests.support.rasters import RasterFactory
 from tests.support.service import free_port
 from tests.support.xsd_check import XsdChecker
@@ -51,29 +49,6 @@ def client(checked_app: JsonChecker) -> Iterator[TestClient]:
     """A test client on the XSD-checked app (lifespan run)."""
     with TestClient(checked_app, raise_server_exceptions=False) as test_client:
         yield test_client
-
-
-class LiveServer:
-    """The XSD-checked app served by uvicorn in a thread, for clients that need real HTTP."""
-
-    def __init__(self, checker: XsdChecker | JsonChecker, port: int) -> None:
-        config = uvicorn.Config(checker, host="127.0.0.1", port=port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.url = f"http://127.0.0.1:{port}"
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("live server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from fastapi.testclient import TestClient
 from app.algorithms.registry import Registry, default_registry
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import LiveServer
 from tests.support.json_check import JsonChecker
+from tests.support.live import LiveServer
 from tests.support.service import free_port
 from tests.support.slow_processes import Slow
 from tests.support.xsd_check import XsdChecker

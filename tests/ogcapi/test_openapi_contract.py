@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.conftest import LiveServer
+from tests.support.live import LiveServer
 
 MAX_EXAMPLES = 25
 OWS_NOT_IMPLEMENTED = (b'exceptionCode="OperationNotSupported"', b'exceptionCode="OptionNotSupported"')
