@@ -14,7 +14,8 @@ from app.main import create_app
 from app.settings import Settings
 from tests.api.test_wps_v200 import execute_xml as execute_v200
 from tests.api.test_wps_v200 import job_request
-from tests.support.ows import NS, NS2, assert_exception, poll, xml
+from tests.support.jobs import poll
+from tests.support.ows import NS, NS2, assert_exception, xml
 from tests.support.slow_processes import Slow
 from tests.support.xsd_check import XsdChecker
 

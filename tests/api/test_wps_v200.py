@@ -11,7 +11,8 @@ from lxml import etree
 
 from tests.support.catalogue import CATALOGUE
 from tests.support.dataserver import DataServer
-from tests.support.ows import NS2, assert_exception, poll, xml
+from tests.support.jobs import poll
+from tests.support.ows import NS2, assert_exception, xml
 from tests.support.rasters import RasterFactory
 
 HEAD = (

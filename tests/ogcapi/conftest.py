@@ -6,25 +6,20 @@ Processes schemas); a test fails at teardown if any response was invalid.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from app.algorithms.registry import Registry, default_registry
 from app.main import create_app
 from app.settings import Settings
-from tests.support.json_check import JsonChecker
+from tests.support.json_check import CheckedFactory, JsonChecker
 from tests.support.live import LiveServer
 from tests.support.service import free_port
 from tests.support.slow_processes import Slow
 from tests.support.xsd_check import XsdChecker
-
-CheckedFactory = Callable[..., JsonChecker]
 
 
 @pytest.fixture
@@ -71,21 +66,3 @@ def live_server(tmp_path: Path, checked: CheckedFactory) -> Iterator[LiveServer]
     )
     with LiveServer(checked(settings), port) as server:  # type: ignore[arg-type]  # any ASGI app
         yield server
-
-
-def wait_for_job(get: Callable[[str], Any], job_id: str, timeout: float = 30) -> dict[str, Any]:
-    """Poll ``/jobs/{job_id}`` until the job has finished; its last statusInfo."""
-    deadline = time.monotonic() + timeout
-    while True:
-        response = get(f"/jobs/{job_id}")
-        assert response.status_code == 200, response.text
-        status = response.json()
-        if status["status"] in {"successful", "failed", "dismissed"}:
-            return status
-        assert time.monotonic() < deadline, status
-        time.sleep(0.05)
-
-
-def local(url: str) -> str:
-    """The path and query of a URL of the test app (``http://testserver/...``)."""
-    return httpx.URL(url).raw_path.decode()

@@ -8,10 +8,9 @@ from lxml import etree
 from tests.api.test_wps_jobs import slow_execute_v100
 from tests.api.test_wps_v200 import execute_xml as execute_v200
 from tests.api.test_wps_v200 import job_request, literal
-from tests.ogcapi.conftest import local, wait_for_job
-from tests.ogcapi.test_execute import assert_problem
-from tests.ogcapi.test_jobs import submit, wait_until_running
-from tests.support.ows import NS, NS2, assert_exception, poll, xml
+from tests.support.jobs import poll, submit, wait_for_job, wait_until_running
+from tests.support.ogcapi import assert_problem, local
+from tests.support.ows import NS, NS2, assert_exception, xml
 
 
 def wps2_status(client: TestClient, job_id: str) -> etree._Element:

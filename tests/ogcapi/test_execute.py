@@ -14,27 +14,14 @@ from fastapi.testclient import TestClient
 
 from app.settings import Settings
 from tests.api.test_wps_v100_rasters import assert_is_window, assert_ndvi_matches
-from tests.ogcapi.conftest import CheckedFactory, local, wait_for_job
 from tests.support.dataserver import DataServer
+from tests.support.jobs import wait_for_job
+from tests.support.json_check import CheckedFactory
+from tests.support.ogcapi import assert_problem, execute, local
 from tests.support.rasters import Raster, RasterFactory
 
 GEOTIFF = "image/tiff; subtype=geotiff"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
-EXCEPTIONS = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0/"
-
-
-def execute(client: TestClient, process: str, body: dict, **headers: str):
-    return client.post(f"/processes/{process}/execution", json=body, headers=headers)
-
-
-def assert_problem(response, status: int, kind: str, locator: str | None = None) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    problem = response.json()
-    assert problem["type"] == EXCEPTIONS + kind, problem
-    if locator is not None:
-        assert problem["locator"] == locator and locator in problem["detail"], problem
-    return problem
 
 
 @pytest.fixture

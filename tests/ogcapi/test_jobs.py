@@ -7,22 +7,8 @@ import time
 
 from fastapi.testclient import TestClient
 
-from tests.ogcapi.conftest import local, wait_for_job
-from tests.ogcapi.test_execute import assert_problem, execute
-
-
-def submit(client: TestClient, process: str, inputs: dict, **body: object) -> str:
-    response = execute(client, process, {"inputs": inputs, **body}, Prefer="respond-async")
-    assert response.status_code == 201, response.text
-    return str(response.json()["jobID"])
-
-
-def wait_until_running(client: TestClient, job_id: str, timeout: float = 30) -> dict:
-    deadline = time.monotonic() + timeout
-    while (status := client.get(f"/jobs/{job_id}").json())["status"] == "accepted":
-        assert time.monotonic() < deadline, status
-        time.sleep(0.02)
-    return status
+from tests.support.jobs import submit, wait_for_job, wait_until_running
+from tests.support.ogcapi import assert_problem, local
 
 
 def ids(document: dict) -> list[str]:

@@ -15,8 +15,8 @@ from owslib.ogcapi import REQUEST_HEADERS
 from owslib.ogcapi.processes import Processes
 
 from tests.api.test_wps_v100_rasters import assert_ndvi_matches
-from tests.ogcapi.conftest import wait_for_job
 from tests.support.dataserver import DataServer
+from tests.support.jobs import wait_for_job
 from tests.support.live import LiveServer
 from tests.support.rasters import Raster, RasterFactory
 

@@ -16,7 +16,8 @@ from app.algorithms.registry import default_registry
 from app.model.descriptions import DataKind, LiteralDomain
 from app.model.requests import BoundingBoxValue, ComplexValue
 from app.settings import Settings
-from tests.ogcapi.conftest import CheckedFactory, local
+from tests.support.json_check import CheckedFactory
+from tests.support.ogcapi import local
 
 GEOTIFF = "image/tiff; subtype=geotiff"
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -145,6 +146,10 @@ class JsonChecker:
             f"{path} ({status}) vs {name}: {problem}" for problem in validate(name, document)
         )
         self.validated[name] = self.validated.get(name, 0) + 1
+
+
+CheckedFactory = Callable[..., JsonChecker]
+"""What the ``checked`` fixture yields: ``(settings, registry=None)`` -> the app wrapped in both checkers."""
 
 
 def _is_json(media_type: str) -> bool:

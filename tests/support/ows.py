@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import httpx
 from lxml import etree
 
@@ -40,14 +37,3 @@ def assert_exception(
     if locator is not None:
         assert exception.get("locator") == locator, response.text[:500]
     return exception
-
-
-def poll(fetch: Callable[[], etree._Element], done: Callable[[etree._Element], bool], timeout: float = 30):
-    """Fetch a status document until ``done`` says so; the last document."""
-    deadline = time.monotonic() + timeout
-    while True:
-        document = fetch()
-        if done(document):
-            return document
-        assert time.monotonic() < deadline, etree.tostring(document)[:500]
-        time.sleep(0.05)
