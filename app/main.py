@@ -1,4 +1,4 @@
-"""Application factory: wires settings, registry, job engine, routers and the error handler."""
+"""Application factory: settings, registry, job engine, service, codecs, routes and ONE error handler."""
 
 from __future__ import annotations
 
@@ -12,14 +12,17 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from app.algorithms.registry import Registry, default_registry
-from app.api import health, metrics, ogc, outputs, wps
-from app.api.errors import install_error_handlers
+from app.api import health, jobs, landing, metrics, outputs, processes, wps
+from app.api.errors import install_error_handler
 from app.api.metrics import Metrics, install_metrics
+from app.api.openapi import install_openapi
 from app.jobs.engine import JobEngine
 from app.jobs.store import JobStore
+from app.ogcapi.codec import Codec as OgcApiCodec
 from app.raster.gdal_env import configure_gdal
 from app.service.operations import WpsService
 from app.settings import Settings
+from app.wps_xml.codecs import WpsCodecs
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +31,12 @@ DESCRIPTION = (
     "`/processes`, `/jobs`) and OGC WPS 1.0.0 / 2.0.0 (XML: `/wps`). One process registry and one job "
     "store: a job submitted through any face is visible and controllable through the others."
 )
+OPENAPI_TAGS = [
+    {"name": "Capabilities", "description": "OGC API - Processes: landing page and conformance"},
+    {"name": "Processes", "description": "OGC API - Processes: process list, descriptions, execution"},
+    {"name": "Jobs", "description": "OGC API - Processes: job list, status, results, dismissal"},
+    {"name": "WPS", "description": "OGC WPS 1.0.0 and 2.0.0 (KVP and XML) over the same processes and jobs"},
+]
 
 
 def create_app(settings: Settings | None = None, registry: Registry | None = None) -> FastAPI:
@@ -52,18 +61,15 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             await run_in_threadpool(engine.shutdown)
             engine.store.close()
 
-    app = FastAPI(
-        title=settings.service_title,
-        version="0.1.0",
-        description=DESCRIPTION,
-        lifespan=lifespan,
-    )
+    app = FastAPI(title=settings.service_title, version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
+    app.state.wps_codecs = WpsCodecs(settings)
+    app.state.ogcapi_codec = OgcApiCodec(settings)
     app.state.metrics = Metrics()
-    ogc.install(app)
-    for module in (wps, outputs, health, metrics):
+    for module in (landing, processes, jobs, wps, outputs, health, metrics):
         app.include_router(module.router)
-    install_error_handlers(app)
+    install_error_handler(app, default=app.state.ogcapi_codec)
+    install_openapi(app, OPENAPI_TAGS)
     install_metrics(app, app.state.metrics)
     return app
 

@@ -1,28 +1,55 @@
-"""The single place where errors become HTTP responses: OWS ExceptionReports, never HTML."""
+"""The one place errors become HTTP responses: each rendered by the codec of the face it reached.
+
+Whatever fails, wherever: a service error (``WpsError``), a failure of HTTP itself (no such path
+or method), a request FastAPI could not validate, or an unexpected fault, is translated once into
+a ``WpsError`` and encoded by the codec the route chose for the request (``request.state.codec``;
+problem+json where no route was reached). Unexpected faults are logged with a request id; the
+client sees only the id. A bad request never yields a 500 or an HTML page.
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from starlette.exceptions import HTTPException
 
-from app.model.errors import NoApplicableCode, WpsError
-from app.wps_xml.exceptions import exception_report
+from app.api.replies import send
+from app.model.codec import Codec
+from app.model.errors import HttpError, InvalidParameterValue, NoApplicableCode, WpsError
 
 log = logging.getLogger(__name__)
 
-XML_MEDIA_TYPE = "text/xml; charset=utf-8"
+
+def install_error_handler(app: FastAPI, default: Codec[Any]) -> None:
+    """Render every error with its face's codec; ``default`` where no route chose one."""
+
+    async def render(request: Request, exc: Exception) -> Response:
+        error = as_service_error(exc)
+        codec: Codec[Any] = getattr(request.state, "codec", default)
+        status = error.status(resource=getattr(request.state, "resource", False))
+        return send(codec.exception(error, status, request.url.path))
+
+    for kind in (WpsError, HTTPException, RequestValidationError, Exception):
+        app.add_exception_handler(kind, render)
 
 
-def wps_error_response(error: WpsError, version: str = "1.0.0") -> Response:
-    """An ows:ExceptionReport for the negotiated WPS version, with the error's HTTP status."""
-    return Response(
-        content=exception_report(error, version),
-        status_code=error.http_status,
-        media_type=XML_MEDIA_TYPE,
-    )
+def as_service_error(exc: BaseException) -> WpsError:
+    """Any exception as the service error a client may see."""
+    if isinstance(exc, WpsError):
+        return exc
+    if isinstance(exc, HTTPException):
+        detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        return HttpError(detail, status=exc.status_code, headers=dict(exc.headers or {}))
+    if isinstance(exc, RequestValidationError):
+        return invalid_request(exc)
+    return internal_error(exc)
 
 
 def internal_error(exc: BaseException) -> NoApplicableCode:
@@ -32,15 +59,21 @@ def internal_error(exc: BaseException) -> NoApplicableCode:
     return NoApplicableCode(f"internal error; request id {request_id}")
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Render WpsError (and anything unexpected) as ExceptionReports."""
+def invalid_request(exc: RequestValidationError) -> InvalidParameterValue:
+    """What FastAPI refused, naming the first parameter or body member at fault."""
+    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+    where, locator = _describe_location(tuple(first.get("loc", ())))
+    return InvalidParameterValue(f"{where}: {first.get('msg', 'invalid value')}", locator=locator)
 
-    async def on_wps_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, WpsError)
-        return wps_error_response(exc, getattr(request.state, "wps_version", "1.0.0"))
 
-    async def on_unexpected(request: Request, exc: Exception) -> Response:
-        return wps_error_response(internal_error(exc), getattr(request.state, "wps_version", "1.0.0"))
-
-    app.add_exception_handler(WpsError, on_wps_error)
-    app.add_exception_handler(Exception, on_unexpected)
+def _describe_location(loc: Sequence[Any]) -> tuple[str, str | None]:
+    if not loc:
+        return "request", None
+    names = [str(part) for part in loc[1:]]
+    if loc[0] == "body":
+        if len(names) >= 2 and names[0] in {"inputs", "outputs"}:
+            return f"{names[0][:-1]} {names[1]!r}", names[1]
+        return f"body member {'.'.join(names) or '(root)'}", names[-1] if names else None
+    kind = {"query": "query parameter", "path": "path parameter", "header": "header"}.get(str(loc[0]), "")
+    name = names[0] if names else None
+    return f"{kind} {name!r}".strip(), name

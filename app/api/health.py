@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Depends
+from app.api.deps import Service
+from app.api.routing import ServiceRoute
 
-from app.api.deps import get_settings
-from app.settings import Settings
-
-router = APIRouter(tags=["Operations"])
+router = APIRouter(route_class=ServiceRoute, tags=["Operations"])
 
 
 @router.get("/healthz", summary="Liveness: the process answers")
@@ -18,8 +16,12 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: the data directory is writable")
-def readyz(settings: Annotated[Settings, Depends(get_settings)]) -> dict[str, str]:
-    """Ready when results can be written."""
-    settings.outputs_dir.mkdir(parents=True, exist_ok=True)
+@router.get(
+    "/readyz",
+    summary="Readiness: results can be written and jobs recorded",
+    responses={503: {"description": "Not ready: the data directory or the job store fails"}},
+)
+def readyz(service: Service) -> dict[str, str]:
+    """Ready when a file can be written in the results folder and the job store answers a query."""
+    service.check_ready()
     return {"status": "ready"}

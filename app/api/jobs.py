@@ -12,19 +12,19 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
 
-from app.api.deps import get_service
-from app.api.ogc import encode
-from app.api.ogc.common import JSON, json_response, negotiate, page_links
-from app.api.ogc.models import JobList, Results, StatusCode, StatusInfo
-from app.api.ogc.problems import ProblemRoute, problem_responses
-from app.model.jobs import JobStatus
-from app.service.operations import WpsService
+from app.api.deps import OgcApi, Service, addressed_as_resource
+from app.api.dispatch import answer
+from app.api.negotiation import negotiate
+from app.api.openapi import problem_responses
+from app.api.replies import send
+from app.api.routing import ServiceRoute
+from app.ogcapi.calls import JobCall, JobListCall
+from app.ogcapi.models import JobList, Results, StatusCode, StatusInfo
+from app.ogcapi.replies import JSON
 
-router = APIRouter(route_class=ProblemRoute, tags=["Jobs"])
+router = APIRouter(route_class=ServiceRoute, tags=["Jobs"], dependencies=[Depends(addressed_as_resource)])
 
 JobID = Annotated[str, Path(alias="jobID", description="A job identifier (32 hexadecimal digits)")]
-Service = Annotated[WpsService, Depends(get_service)]
-_LISTED = tuple(status for status in JobStatus if status is not JobStatus.DISMISSED)
 
 
 @router.get(
@@ -37,6 +37,7 @@ _LISTED = tuple(status for status in JobStatus if status is not JobStatus.DISMIS
 )
 def list_jobs(
     service: Service,
+    codec: OgcApi,
     limit: Annotated[int, Query(ge=1, le=1000, description="Jobs per page")] = 10,
     offset: Annotated[int, Query(ge=0, description="Jobs to skip (see the `next` link)")] = 0,
     status: Annotated[list[StatusCode] | None, Query(description="Only jobs in these states")] = None,
@@ -48,19 +49,9 @@ def list_jobs(
     ] = None,
 ) -> Response:
     """A page of jobs, with ``next``/``prev`` links."""
-    settings = service.settings
-    statuses = tuple(encode.NEUTRAL_STATUS[name] for name in status or ()) or _LISTED
-    statuses = tuple(s for s in statuses if s is not JobStatus.DISMISSED)
-    found = []
-    if statuses and (types is None or "process" in types):
-        store = service.engine.store
-        found = store.list_jobs(statuses, tuple(process_ids or ()), limit=limit + 1, offset=offset)
-    filters = {"status": status, "processID": process_ids, "type": types}
-    document = JobList(
-        jobs=[encode.status_info(info, settings) for info in found[:limit]],
-        links=page_links(settings, "/jobs", limit, offset, len(found) > limit, **filters),
-    )
-    return json_response(document)
+    kinds = None if types is None else tuple(types)
+    call = JobListCall(limit, offset, tuple(status or ()), tuple(process_ids or ()), kinds)
+    return send(codec.job_list(service.list_jobs(codec.job_query(call)), call))
 
 
 @router.get(
@@ -71,9 +62,9 @@ def list_jobs(
     dependencies=[Depends(negotiate)],
     operation_id="getStatus",
 )
-def job_status(job_id: JobID, service: Service) -> Response:
+def job_status(job_id: JobID, service: Service, codec: OgcApi) -> Response:
     """State, progress and timestamps of a job, with a link to its results once it succeeded."""
-    return json_response(encode.status_info(service.status(job_id), service.settings))
+    return send(answer(codec, JobCall(job_id, "status"), service))
 
 
 @router.delete(
@@ -83,9 +74,9 @@ def job_status(job_id: JobID, service: Service) -> Response:
     responses=problem_responses(404),
     operation_id="dismiss",
 )
-def dismiss_job(job_id: JobID, service: Service) -> Response:
+def dismiss_job(job_id: JobID, service: Service, codec: OgcApi) -> Response:
     """Stop the job if it runs, delete its results; the job is gone afterwards (404)."""
-    return json_response(encode.status_info(service.dismiss(job_id), service.settings))
+    return send(answer(codec, JobCall(job_id, "dismiss"), service))
 
 
 @router.get(
@@ -108,7 +99,6 @@ def dismiss_job(job_id: JobID, service: Service) -> Response:
     },
     operation_id="getResult",
 )
-def job_results(job_id: JobID, service: Service) -> Response:
+def job_results(job_id: JobID, service: Service, codec: OgcApi) -> Response:
     """A succeeded job's results; 404 ``result-not-ready`` before, the job's own exception if it failed."""
-    result = service.result(job_id)
-    return encode.results(result, raw=result.request.response.raw)
+    return send(answer(codec, JobCall(job_id, "result"), service))

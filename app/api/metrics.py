@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -17,11 +16,11 @@ from prometheus_client import (
     generate_latest,
 )
 
-from app.api.deps import get_service
+from app.api.deps import Service
+from app.api.routing import ServiceRoute
 from app.model.jobs import JobStatus
-from app.service.operations import WpsService
 
-router = APIRouter(tags=["Operations"])
+router = APIRouter(route_class=ServiceRoute, tags=["Operations"])
 
 
 class Metrics:
@@ -68,11 +67,11 @@ def install_metrics(app: Callable[..., object], metrics: Metrics) -> None:
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-def metrics(request: Request, service: Annotated[WpsService, Depends(get_service)]) -> Response:
+def metrics(request: Request, service: Service) -> Response:
     """Request counters and latencies, job counts by status, jobs active in this process."""
     state: Metrics = request.app.state.metrics
-    counts = service.engine.store.count_by_status()
+    counts = service.counts()
     for status in JobStatus:
-        state.jobs.labels(status.value).set(counts.get(status, 0))
-    state.active.set(service.engine.running())
+        state.jobs.labels(status.value).set(counts.by_status.get(status, 0))
+    state.active.set(counts.active)
     return Response(generate_latest(state.registry), media_type=CONTENT_TYPE_LATEST)

@@ -7,14 +7,15 @@ in schemas) so that 3.0 tools and the OGC test suite read it.
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
-from app.api.ogc.models import Problem, Results, StatusInfo
-from app.api.ogc.problems import problem_responses
+from app.ogcapi.models import Problem, Results, StatusInfo
+from app.ogcapi.problems import PROBLEM_MEDIA_TYPE
 
 OPENAPI_VERSION = "3.0.3"
 _LITERAL_KEYS = frozenset({"example", "examples", "default", "enum"})  # values, not schemas
@@ -23,6 +24,28 @@ _EXTRA_COMPONENTS: dict[str, type[BaseModel]] = {
     "StatusInfo": StatusInfo,
     "Results": Results,
 }
+
+
+_ERROR_DESCRIPTIONS = {
+    400: "Invalid request: a parameter or input the service cannot accept (it is named)",
+    404: "No such process or job, or the job's results are not ready",
+    406: "The requested format is not offered (only JSON is)",
+    413: "The request body is larger than the configured cap",
+    500: "Internal error (with a request id to quote)",
+    503: "The job queue is full; retry later",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for error statuses, all problem+json."""
+    schema = {"$ref": "#/components/schemas/Exception"}
+    return {
+        status: {
+            "description": _ERROR_DESCRIPTIONS.get(status, HTTPStatus(status).phrase),
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}},
+        }
+        for status in statuses
+    }
 
 
 def install_openapi(app: FastAPI, tags: list[dict[str, Any]]) -> None:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import mimetypes
 import re
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends
 from fastapi.responses import FileResponse
 
-from app.api.deps import get_settings
-from app.settings import Settings
+from app.api.deps import SettingsDep, addressed_as_resource
+from app.api.routing import ServiceRoute
+from app.model.errors import HttpError
 
-router = APIRouter(tags=["Outputs"])
+router = APIRouter(route_class=ServiceRoute, tags=["Outputs"], dependencies=[Depends(addressed_as_resource)])
 
 _JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 _FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,200}$")
@@ -36,12 +36,12 @@ def media_type_for(name: str) -> str:
     summary="Download a result file (HTTP Range supported)",
     responses={404: {"description": "No such result (never existed, expired or dismissed)"}},
 )
-def get_output(job_id: str, name: str, settings: Annotated[Settings, Depends(get_settings)]) -> FileResponse:
+def get_output(job_id: str, name: str, settings: SettingsDep) -> FileResponse:
     """Stream one result file of a job."""
     if not _JOB_ID.match(job_id) or not _FILE_NAME.match(name):
-        raise HTTPException(status_code=404, detail="no such result")
+        raise HttpError("no such result", status=404)
     root = settings.outputs_dir.resolve()
     path = (root / job_id / name).resolve()
     if root not in path.parents or not path.is_file():
-        raise HTTPException(status_code=404, detail="no such result")
+        raise HttpError("no such result", status=404)
     return FileResponse(path, media_type=media_type_for(name), filename=name)

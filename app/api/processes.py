@@ -7,15 +7,20 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header, Path, Query
 from fastapi.responses import Response
 
-from app.api.deps import get_service
-from app.api.ogc import decode, describe, encode
-from app.api.ogc.common import JSON, json_response, negotiate, page_links, url
-from app.api.ogc.examples import EXECUTE_EXAMPLES
-from app.api.ogc.models import Execute, Process, ProcessList, Results
-from app.api.ogc.problems import ProblemRoute, problem_responses
-from app.service.operations import WpsService
+from app.api.deps import OgcApi, Service, addressed_as_resource
+from app.api.dispatch import answer
+from app.api.examples import EXECUTE_EXAMPLES
+from app.api.negotiation import negotiate
+from app.api.openapi import problem_responses
+from app.api.replies import send
+from app.api.routing import ServiceRoute
+from app.ogcapi.calls import ExecuteCall, ProcessCall, ProcessListCall
+from app.ogcapi.models import Execute, Process, ProcessList, Results
+from app.ogcapi.replies import JSON
 
-router = APIRouter(route_class=ProblemRoute, tags=["Processes"])
+router = APIRouter(
+    route_class=ServiceRoute, tags=["Processes"], dependencies=[Depends(addressed_as_resource)]
+)
 
 ProcessID = Annotated[
     str,
@@ -25,7 +30,6 @@ ProcessID = Annotated[
         openapi_examples={name: {"value": name} for name in ("echo", "ndvi")},
     ),
 ]
-Service = Annotated[WpsService, Depends(get_service)]
 
 
 @router.get(
@@ -38,19 +42,12 @@ Service = Annotated[WpsService, Depends(get_service)]
 )
 def list_processes(
     service: Service,
+    codec: OgcApi,
     limit: Annotated[int, Query(ge=1, le=1000, description="Processes per page")] = 100,
     offset: Annotated[int, Query(ge=0, description="Processes to skip (see the `next` link)")] = 0,
 ) -> Response:
     """Summaries of the processes, with links to their descriptions."""
-    settings = service.settings
-    descriptions = service.registry.descriptions()
-    page = descriptions[offset : offset + limit]
-    more = offset + limit < len(descriptions)
-    document = ProcessList(
-        processes=[describe.summary(d, settings) for d in page],
-        links=page_links(settings, "/processes", limit, offset, more),
-    )
-    return json_response(document)
+    return send(answer(codec, ProcessListCall(limit=limit, offset=offset), service))
 
 
 @router.get(
@@ -61,9 +58,9 @@ def list_processes(
     dependencies=[Depends(negotiate)],
     operation_id="getProcessDescription",
 )
-def describe_process(process_id: ProcessID, service: Service) -> Response:
+def describe_process(process_id: ProcessID, service: Service, codec: OgcApi) -> Response:
     """Inputs and outputs with the JSON Schema of their values, derived from the process declaration."""
-    return json_response(describe.process(service.registry.describe(process_id), service.settings))
+    return send(answer(codec, ProcessCall(process_id), service))
 
 
 _EXECUTE_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -100,6 +97,7 @@ def execute(
     process_id: ProcessID,
     body: Annotated[Execute, Body(openapi_examples=EXECUTE_EXAMPLES)],  # type: ignore[arg-type]
     service: Service,
+    codec: OgcApi,
     prefer: Annotated[
         str | None,
         Header(
@@ -110,15 +108,4 @@ def execute(
     ] = None,
 ) -> Response:
     """Run a process with the inputs given; the job is visible under `/jobs` (and through WPS)."""
-    description = service.registry.describe(process_id)
-    asynchronous = prefer is not None and "respond-async" in prefer.lower()
-    request = decode.execute_request(body, description, asynchronous)
-    if asynchronous:
-        info = service.submit(request)
-        headers = {
-            "Location": url(service.settings, f"/jobs/{info.job_id}"),
-            "Preference-Applied": "respond-async",
-        }
-        return json_response(encode.status_info(info, service.settings), 201, headers)
-    result = service.execute(request)
-    return encode.results(result, raw=body.response == "raw")
+    return send(answer(codec, ExecuteCall(process_id, body, prefer), service))

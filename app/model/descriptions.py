@@ -107,3 +107,17 @@ class ProcessDescription(Model):
     def output(self, identifier: str) -> ParameterDescription | None:
         """The output with this identifier, if any."""
         return next((o for o in self.outputs if o.identifier == identifier), None)
+
+
+class Offering(Model):
+    """What the service offers in answer to GetCapabilities or DescribeProcess.
+
+    ``processes`` is one page of them when the request paged the list: ``offset`` is where it
+    starts and ``more`` says whether others follow.
+    """
+
+    processes: tuple[ProcessDescription, ...]
+    language: str
+    offset: int = 0
+    limit: int | None = None
+    more: bool = False

@@ -1,8 +1,9 @@
 """One exception hierarchy for the whole service.
 
 Each class carries its OWS exception code and HTTP status as class attributes; leaves override
-attributes only. The API layer renders any ``WpsError`` as an ``ows:ExceptionReport`` for the
-negotiated WPS version. ``wps2_code`` names the WPS 2.0 code where it differs from the OWS 1.1 one.
+attributes only. ``wps2_code`` names the WPS 2.0 code where it differs from the OWS 1.1 one. An
+error is raised once and rendered once: the API layer's one handler hands it to the codec of the
+face that received the request (an ``ows:ExceptionReport`` of the right version, or problem+json).
 """
 
 from __future__ import annotations
@@ -16,11 +17,16 @@ class WpsError(Exception):
     code: ClassVar[str] = "NoApplicableCode"
     wps2_code: ClassVar[str | None] = None
     http_status: ClassVar[int] = 500
+    resource_missing: ClassVar[bool] = False  # names something that is not (yet) there
 
     def __init__(self, message: str, locator: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.locator = locator
+
+    def status(self, resource: bool = False) -> int:
+        """The HTTP status; 404 when a resource URL (not a parameter) names what is not there."""
+        return 404 if resource and self.resource_missing else self.http_status
 
     def code_for(self, version: str) -> str:
         """The exception code to report under a WPS protocol version."""
@@ -47,6 +53,7 @@ class NoSuchProcess(InvalidParameterValue):
     """The process identifier is not offered."""
 
     wps2_code = "NoSuchProcess"
+    resource_missing = True
 
 
 class NoSuchInput(InvalidParameterValue):
@@ -149,16 +156,44 @@ class NoApplicableCode(WpsError):
     http_status = 500
 
 
+class NotReady(NoApplicableCode):
+    """The service cannot take work now: its data directory or job store fails (readiness)."""
+
+    http_status = 503
+
+
 class NoSuchJob(InvalidParameterValue):
     """The job identifier is unknown, expired or dismissed (400 per OWS Common; 404 on resource URLs)."""
 
     wps2_code = "NoSuchJob"
+    resource_missing = True
 
 
 class ResultNotReady(InvalidParameterValue):
-    """The job has not finished yet."""
+    """The job has not finished yet (404 on the OGC API's results resource, as the standard says)."""
 
     wps2_code = "ResultNotReady"
+    resource_missing = True
+
+
+class HttpError(WpsError):
+    """A failure of HTTP itself that no OWS code names: no such path, method or media type."""
+
+    def __init__(
+        self,
+        message: str,
+        locator: str | None = None,
+        *,
+        status: int = 400,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, locator)
+        self.http_code = status
+        self.headers = headers or {}
+
+    def status(self, resource: bool = False) -> int:
+        """The HTTP status it was raised with."""
+        return self.http_code
 
 
 def _subclasses(cls: type[WpsError]) -> list[type[WpsError]]:

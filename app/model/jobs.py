@@ -6,7 +6,10 @@ from datetime import datetime
 from enum import StrEnum
 
 from app.model.base import Model
+from app.model.descriptions import ProcessDescription
 from app.model.errors import WpsError, error_from_codes
+from app.model.requests import ExecuteRequest
+from app.model.results import ExecuteResult
 
 
 class JobStatus(StrEnum):
@@ -64,3 +67,41 @@ class JobInfo(Model):
     message: str | None = None
     error: JobError | None = None
     expired: bool = False  # results swept away after the TTL
+
+
+class JobReport(Model):
+    """A job as every status document shows it: its record, what it was asked, how it ended.
+
+    ``result`` is there once the job succeeded (and until its results expire); ``error`` is the
+    exception a status document reports: the one the job failed with, or the expiry of its results.
+    """
+
+    info: JobInfo
+    request: ExecuteRequest
+    process: ProcessDescription
+    result: ExecuteResult | None = None
+    error: JobError | None = None
+
+
+class JobQuery(Model):
+    """Which jobs to list: in any of ``statuses`` (none: no job matches), of ``process_ids`` (any)."""
+
+    statuses: tuple[JobStatus, ...]
+    process_ids: tuple[str, ...] = ()
+    limit: int = 10
+    offset: int = 0
+
+
+class JobPage(Model):
+    """One page of a job list, newest first; ``more`` when further jobs follow."""
+
+    query: JobQuery
+    jobs: tuple[JobInfo, ...]
+    more: bool = False
+
+
+class JobCounts(Model):
+    """How many jobs the store holds in each state, and how many this process runs or queues."""
+
+    by_status: dict[JobStatus, int]
+    active: int

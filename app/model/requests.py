@@ -11,10 +11,16 @@ from app.model.descriptions import DataKind
 
 
 class GetCapabilitiesRequest(Model):
-    """GetCapabilities: the versions the client accepts, in its order of preference."""
+    """GetCapabilities (the process list on the OGC API face).
+
+    ``accept_versions`` are the versions the client accepts, in its order of preference; ``offset``
+    and ``limit`` page the process list (``None``: every process).
+    """
 
     accept_versions: tuple[str, ...] = ()
     language: str | None = None
+    offset: int = 0
+    limit: int | None = None
 
 
 class DescribeProcessRequest(Model):
@@ -111,8 +117,12 @@ class ExecuteRequest(Model):
         return [value for name, value in self.inputs if name == identifier]
 
 
+JobOperation = Literal["status", "result", "dismiss"]
+
+
 class JobRequest(Model):
-    """GetStatus, GetResult or Dismiss of one job (WPS 2.0)."""
+    """GetStatus, GetResult or Dismiss of one job (WPS 2.0; the job resources of the OGC API)."""
 
     version: str = "2.0.0"
     job_id: str
+    operation: JobOperation = "status"

@@ -20,8 +20,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.api.ogc.describe import CRS84, is_json, is_text
-from app.api.ogc.models import BoundingBox, Execute, InlineOrRef, Link, QualifiedValue
 from app.model.descriptions import DataKind, ParameterDescription, ProcessDescription
 from app.model.errors import InvalidParameterValue, NoSuchInput
 from app.model.requests import (
@@ -33,6 +31,8 @@ from app.model.requests import (
     OutputRequest,
     ResponseForm,
 )
+from app.ogcapi.describe import CRS84, is_json, is_text
+from app.ogcapi.models import BoundingBox, Execute, InlineOrRef, Link, QualifiedValue
 
 VERSION = "2.0.0"  # the WPS version whose semantics (and exception codes) the JSON face shares
 
@@ -48,7 +48,7 @@ def execute_request(body: Execute, description: ProcessDescription, asynchronous
         inputs.extend((name, input_value(parameter, value)) for value in occurrences)
     outputs = output_requests(body, description)
     form = ResponseForm(
-        raw=body.response == "raw" and len(outputs) == 1,
+        raw=body.response == "raw",
         outputs=outputs,
         store=asynchronous,
         status=asynchronous,

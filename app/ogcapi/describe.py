@@ -10,16 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.api.ogc.common import REL, link
-from app.api.ogc.models import (
-    InputDescription,
-    JobControlOption,
-    Link,
-    OutputDescription,
-    Process,
-    ProcessSummary,
-    TransmissionMode,
-)
 from app.model.descriptions import (
     DataKind,
     Format,
@@ -27,6 +17,16 @@ from app.model.descriptions import (
     ParameterDescription,
     ProcessDescription,
     ValueRange,
+)
+from app.ogcapi.links import REL, link
+from app.ogcapi.models import (
+    InputDescription,
+    JobControlOption,
+    Link,
+    OutputDescription,
+    Process,
+    ProcessSummary,
+    TransmissionMode,
 )
 from app.settings import Settings
 

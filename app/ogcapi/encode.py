@@ -13,14 +13,13 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi.responses import Response, StreamingResponse
-
-from app.api.ogc.common import REL, json_response, link
-from app.api.ogc.describe import crs_uri, is_json, is_text, typed_literal
-from app.api.ogc.models import Link, StatusCode, StatusInfo
-from app.api.raw import raw_output
 from app.model.jobs import JobInfo, JobStatus
+from app.model.replies import Reply, raw_reply
 from app.model.results import BoundingBoxResult, ComplexResult, DeliveredOutput, ExecuteResult, LiteralResult
+from app.ogcapi.describe import crs_uri, is_json, is_text, typed_literal
+from app.ogcapi.links import REL, link
+from app.ogcapi.models import Link, StatusCode, StatusInfo
+from app.ogcapi.replies import json_reply
 from app.settings import Settings
 
 RESULTS_REL = REL + "results"
@@ -65,15 +64,15 @@ def status_info(info: JobInfo, settings: Settings) -> StatusInfo:
     )
 
 
-def results(result: ExecuteResult, raw: bool) -> Response:
-    """The results of a finished job, as its request asked for them."""
-    if not raw:
-        return json_response(results_document(result))
+def results(result: ExecuteResult) -> Reply:
+    """The results of a finished job, as its request asked for them (``raw`` or a document)."""
+    if not result.request.response.raw:
+        return json_reply(results_document(result))
     outputs = result.outputs
     if outputs and all(output.reference for output in outputs):
         return _links_only(outputs)
     if len(outputs) == 1:
-        return raw_output(result)
+        return raw_reply(result)
     return _multipart(outputs)
 
 
@@ -125,12 +124,12 @@ def _bytes(value: ComplexResult) -> bytes:
     return value.data or b""
 
 
-def _links_only(outputs: tuple[DeliveredOutput, ...]) -> Response:
+def _links_only(outputs: tuple[DeliveredOutput, ...]) -> Reply:
     headers = [
         f'<{o.reference}>; rel="{RESULTS_REL}"; title="{o.description.identifier}"; type="{_media(o)}"'
         for o in outputs
     ]
-    return Response(status_code=204, headers={"Link": ", ".join(headers)})
+    return Reply(status=204, headers={"Link": ", ".join(headers)})
 
 
 def _media(output: DeliveredOutput) -> str:
@@ -140,11 +139,11 @@ def _media(output: DeliveredOutput) -> str:
     return "application/json" if isinstance(value, BoundingBoxResult) else "text/plain"
 
 
-def _multipart(outputs: tuple[DeliveredOutput, ...]) -> StreamingResponse:
+def _multipart(outputs: tuple[DeliveredOutput, ...]) -> Reply:
     boundary = f"part-{uuid.uuid4().hex}"
     root = _media(outputs[0]) if outputs else "text/plain"
     media_type = f'multipart/related; boundary="{boundary}"; type="{root}"'
-    return StreamingResponse(_parts(outputs, boundary), media_type=media_type)
+    return Reply(body=_parts(outputs, boundary), media_type=media_type)
 
 
 def _parts(outputs: tuple[DeliveredOutput, ...], boundary: str) -> Iterator[bytes]:

@@ -1,4 +1,4 @@
-"""Check an Execute request against the process description before anything runs."""
+"""Check a request against what the service offers before anything runs: language, process, inputs."""
 
 from __future__ import annotations
 
@@ -8,13 +8,30 @@ from app.model.errors import (
     MissingParameterValue,
     NoSuchInput,
     NoSuchOutput,
+    StorageNotSupported,
     TooManyInputs,
 )
 from app.model.requests import ExecuteRequest, InputValue, OutputRequest
 
+LANGUAGES = ("en-US",)  # the languages the service answers in; the first is the default
+
+
+def check_language(language: str | None) -> str:
+    """The response language: the default, or the one asked for if we speak it."""
+    if language is None or not language.strip():
+        return LANGUAGES[0]
+    for supported in LANGUAGES:
+        if language.lower() in {supported.lower(), supported.split("-")[0].lower()}:
+            return supported
+    raise InvalidParameterValue(f"language {language!r} is not supported", locator="language")
+
 
 def check_execute(request: ExecuteRequest, description: ProcessDescription) -> None:
     """Raise the OWS exception a client should see for the first problem found."""
+    if request.response.store and not description.store_supported:
+        raise StorageNotSupported(
+            f"process {description.identifier!r} cannot store its response", locator="storeExecuteResponse"
+        )
     for name, _ in request.inputs:
         if description.input(name) is None:
             raise NoSuchInput(f"process {description.identifier!r} has no input {name!r}", locator=name)
@@ -49,10 +66,7 @@ def _check_value(parameter: ParameterDescription, value: InputValue) -> None:
 
 
 def _check_outputs(request: ExecuteRequest, description: ProcessDescription) -> None:
-    wanted = request.response.outputs
-    if request.response.raw and len(wanted) != 1:
-        raise InvalidParameterValue("RawDataOutput names exactly one output", locator="RawDataOutput")
-    for output in wanted:
+    for output in request.response.outputs:
         parameter = description.output(output.identifier)
         if parameter is None:
             raise NoSuchOutput(

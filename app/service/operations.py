@@ -1,8 +1,14 @@
-"""The service operations, protocol-neutral: describe, execute (sync/async), status, result, dismiss."""
+"""The operations every face calls, protocol-neutral; the only door to the registry, jobs and rasters.
+
+Capabilities and descriptions, execute (sync) and submit (async), a job's status, results and
+dismissal, the job list, job counts and readiness. Faces decode their requests into the model,
+call one of these, and encode what it returns; none of them touches the job store or the engine.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 
 import rasterio.errors
@@ -10,58 +16,18 @@ import rasterio.errors
 from app.algorithms.registry import Registry
 from app.jobs.context import JobContext
 from app.jobs.engine import JobEngine
-from app.model.descriptions import ProcessDescription
-from app.model.errors import (
-    DataNotAccessible,
-    InvalidParameterValue,
-    NoSuchJob,
-    ResultNotReady,
-    StorageNotSupported,
-    VersionNegotiationFailed,
-)
-from app.model.jobs import JobInfo, JobStatus
+from app.model.descriptions import Offering, ProcessDescription
+from app.model.errors import DataNotAccessible, NoSuchJob, NotReady, ResultNotReady
+from app.model.jobs import JobCounts, JobInfo, JobPage, JobQuery, JobReport, JobStatus
 from app.model.requests import DescribeProcessRequest, ExecuteRequest, GetCapabilitiesRequest
 from app.model.results import ExecuteResult
-from app.service.checks import check_execute
+from app.service.checks import check_execute, check_language
 from app.service.inputs import build_inputs
 from app.service.outputs import deliver_outputs
+from app.service.reports import reported_error, with_polling_hints
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
-
-SUPPORTED_VERSIONS = ("1.0.0", "2.0.0")
-SUPPORTED_LANGUAGES = ("en-US",)
-
-
-def negotiate_version(request: GetCapabilitiesRequest, default: str = "1.0.0") -> str:
-    """The first version the client accepts that we offer; ``default`` when it names none."""
-    if not request.accept_versions:
-        return default
-    for version in request.accept_versions:
-        if version in SUPPORTED_VERSIONS:
-            return version
-    raise VersionNegotiationFailed(
-        f"none of {', '.join(request.accept_versions)} is offered; supported: "
-        + ", ".join(SUPPORTED_VERSIONS),
-        locator="AcceptVersions",
-    )
-
-
-def check_language(language: str | None) -> str:
-    """The response language: the default, or the one asked for if we speak it."""
-    if language is None or not language.strip():
-        return SUPPORTED_LANGUAGES[0]
-    for supported in SUPPORTED_LANGUAGES:
-        if language.lower() in {supported.lower(), supported.split("-")[0].lower()}:
-            return supported
-    raise InvalidParameterValue(f"language {language!r} is not supported", locator="language")
-
-
-def check_version(version: str) -> str:
-    """Refuse a request for a protocol version we do not speak."""
-    if version not in SUPPORTED_VERSIONS:
-        raise InvalidParameterValue(f"version {version!r} is not supported", locator="version")
-    return version
 
 
 @dataclass(frozen=True)
@@ -72,72 +38,139 @@ class WpsService:
     registry: Registry
     engine: JobEngine
 
-    def describe(self, request: DescribeProcessRequest) -> list[ProcessDescription]:
+    # ------------------------------------------------------------------ processes
+
+    def offering(self, request: GetCapabilitiesRequest) -> Offering:
+        """The processes offered (one page of them when the request pages), in the language asked."""
+        language = check_language(request.language)
+        everything = self.registry.descriptions()
+        end = len(everything) if request.limit is None else request.offset + request.limit
+        return Offering(
+            processes=tuple(everything[request.offset : end]),
+            language=language,
+            offset=request.offset,
+            limit=request.limit,
+            more=end < len(everything),
+        )
+
+    def describe(self, request: DescribeProcessRequest) -> Offering:
         """Descriptions of the named processes (``ALL`` = every process)."""
-        check_version(request.version)
-        check_language(request.language)
+        language = check_language(request.language)
         if any(identifier.upper() == "ALL" for identifier in request.identifiers):
-            return self.registry.descriptions()
-        return [self.registry.describe(identifier) for identifier in request.identifiers]
+            return Offering(processes=tuple(self.registry.descriptions()), language=language)
+        described = tuple(self.registry.describe(identifier) for identifier in request.identifiers)
+        return Offering(processes=described, language=language)
 
-    def prepare(self, request: ExecuteRequest) -> ProcessDescription:
-        """Check a request against its process before anything runs; the process description."""
-        check_version(request.version)
-        check_language(request.language)
-        description = self.registry.describe(request.identifier)
-        _check_response_form(request, description)
-        check_execute(request, description)
-        return description
+    def process(self, identifier: str) -> ProcessDescription:
+        """One process's description; NoSuchProcess when it is not offered."""
+        return self.registry.describe(identifier)
 
-    def execute(self, request: ExecuteRequest) -> ExecuteResult:
+    # ------------------------------------------------------------------ execution
+
+    def execute(self, request: ExecuteRequest) -> JobReport:
         """Run a job and wait for it (it still takes a slot of the bounded pool)."""
-        description = self.prepare(request)
-        return self.engine.run(request, lambda context: self._run(request, description, context))
+        description = self._prepare(request)
+        result = self.engine.run(request, lambda context: self._run(request, description, context))
+        return self._report(self._record(result.job_id), result=result)
 
-    def submit(self, request: ExecuteRequest) -> JobInfo:
+    def submit(self, request: ExecuteRequest) -> JobReport:
         """Queue a job and return at once with its record."""
-        description = self.prepare(request)
-        return self.engine.submit(request, lambda context: self._run(request, description, context))
+        description = self._prepare(request)
+        info = self.engine.submit(request, lambda context: self._run(request, description, context))
+        return self._report(info)
 
-    def status(self, job_id: str) -> JobInfo:
-        """A job's record; NoSuchJob when unknown or dismissed."""
-        info = self.engine.store.get(job_id) if _plausible_job_id(job_id) else None
-        if info is None or info.status is JobStatus.DISMISSED:
-            raise NoSuchJob(f"no job {job_id!r}", locator=job_id)
-        return info
+    # ------------------------------------------------------------------ jobs
 
-    def result(self, job_id: str) -> ExecuteResult:
-        """The result of a succeeded job; ResultNotReady while it runs, NoSuchJob once expired.
+    def status(self, job_id: str) -> JobReport:
+        """A job's status (with polling hints while it runs); NoSuchJob when unknown or dismissed."""
+        return self._report(self._record(job_id))
+
+    def result(self, job_id: str) -> JobReport:
+        """A succeeded job's results; ResultNotReady while it runs, NoSuchJob once expired.
 
         A failed job answers with the exception it failed with.
         """
-        info = self.status(job_id)
+        info = self._record(job_id)
         if info.expired:
             raise NoSuchJob(f"the results of job {job_id!r} expired", locator=job_id)
         if not info.status.finished:
             raise ResultNotReady(f"job {job_id!r} has not finished", locator=job_id)
         if info.error is not None:  # failed: GetResult reports the job's own exception
-            error = info.error
-            raise error.exception()
-        result = self.engine.store.result(job_id)
-        if result is None:
+            raise info.error.exception()
+        report = self._report(info)
+        if report.result is None:
             raise NoSuchJob(f"job {job_id!r} has no result", locator=job_id)
-        return result
+        return report
 
-    def dismiss(self, job_id: str) -> JobInfo:
-        """Stop a job and delete its results; its record afterwards."""
-        self.status(job_id)
+    def dismiss(self, job_id: str) -> JobReport:
+        """Stop a job and delete its results; its record afterwards (status dismissed)."""
+        before = self._record(job_id)
         self.engine.dismiss(job_id)
         info = self.engine.store.get(job_id)
         assert info is not None
+        return JobReport(info=info, request=self._request(before), process=self._process_of(before))
+
+    def list_jobs(self, query: JobQuery) -> JobPage:
+        """A page of jobs, newest first (dismissed jobs are never listed)."""
+        statuses = tuple(status for status in query.statuses if status is not JobStatus.DISMISSED)
+        if not statuses:
+            return JobPage(query=query, jobs=())
+        found = self.engine.store.list_jobs(
+            statuses, query.process_ids, limit=query.limit + 1, offset=query.offset
+        )
+        return JobPage(query=query, jobs=tuple(found[: query.limit]), more=len(found) > query.limit)
+
+    def counts(self) -> JobCounts:
+        """Jobs in the store by state, and jobs running or queued in this process."""
+        return JobCounts(by_status=self.engine.store.count_by_status(), active=self.engine.running())
+
+    def check_ready(self) -> None:
+        """NotReady unless a result file can be written and the job store answers (readiness)."""
+        try:
+            self.settings.outputs_dir.mkdir(parents=True, exist_ok=True)
+            probe = self.settings.outputs_dir / f".ready-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+            self.engine.store.count_by_status()
+        except Exception as exc:
+            log.warning("not ready: %s", exc)
+            raise NotReady("the service cannot record jobs or write results now") from exc
+
+    # ------------------------------------------------------------------ internals
+
+    def _prepare(self, request: ExecuteRequest) -> ProcessDescription:
+        """Check a request against its process before anything runs; the process description."""
+        check_language(request.language)
+        description = self.registry.describe(request.identifier)
+        check_execute(request, description)
+        return description
+
+    def _record(self, job_id: str) -> JobInfo:
+        info = self.engine.store.get(job_id) if _plausible_job_id(job_id) else None
+        if info is None or info.status is JobStatus.DISMISSED:
+            raise NoSuchJob(f"no job {job_id!r}", locator=job_id)
         return info
 
-    def request_of(self, job_id: str) -> ExecuteRequest:
-        """The request a job was submitted with."""
-        request = self.engine.store.request(job_id)
+    def _request(self, info: JobInfo) -> ExecuteRequest:
+        request = self.engine.store.request(info.job_id)
         if request is None:
-            raise NoSuchJob(f"no job {job_id!r}", locator=job_id)
+            raise NoSuchJob(f"no job {info.job_id!r}", locator=info.job_id)
         return request
+
+    def _process_of(self, info: JobInfo) -> ProcessDescription:
+        return self.registry.describe(info.process_id)
+
+    def _report(self, info: JobInfo, result: ExecuteResult | None = None) -> JobReport:
+        """Everything status documents show of a job, read from its record."""
+        if result is None and info.status is JobStatus.SUCCEEDED and not info.expired:
+            result = self.engine.store.result(info.job_id)
+        return JobReport(
+            info=with_polling_hints(info),
+            request=self._request(info),
+            process=self._process_of(info),
+            result=result,
+            error=reported_error(info),
+        )
 
     def _run(
         self, request: ExecuteRequest, description: ProcessDescription, context: JobContext
@@ -153,16 +186,6 @@ class WpsService:
             log.warning("job %s: raster read failed: %s", context.job_id, exc)
             raise DataNotAccessible("an input raster could not be read while processing") from exc
         return ExecuteResult(job_id=context.job_id, request=request, process=description, outputs=outputs)
-
-
-def _check_response_form(request: ExecuteRequest, description: ProcessDescription) -> None:
-    form = request.response
-    if form.store and not description.store_supported:
-        raise StorageNotSupported(
-            f"process {description.identifier!r} cannot store its response", locator="storeExecuteResponse"
-        )
-    if form.status and not form.store:
-        raise InvalidParameterValue("status=true requires storeExecuteResponse=true", locator="status")
 
 
 def _plausible_job_id(job_id: str) -> bool:

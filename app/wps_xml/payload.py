@@ -32,6 +32,7 @@ from app.wps_xml.exceptions import is_xml_text, xml_text
 from app.wps_xml.parser import parse_xml
 
 LANGUAGES = ("en-US",)
+XML_MEDIA_TYPE = "text/xml; charset=utf-8"  # every WPS document and exception report
 SERVICE_ABSTRACT = (
     "Raster geoprocessing (NDVI, clipping, reprojection, change detection, zonal statistics, "
     "terrain, band math) over OGC WPS 1.0.0 and 2.0.0."

@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from lxml import etree
 from openapi_spec_validator.validation import OpenAPIV30SpecValidator
 
-from app.api.ogc.landing import CONFORMANCE_CLASSES
+from app.ogcapi.codec import CONFORMANCE_CLASSES
 
 CONF = "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/"
 REL = "http://www.opengis.net/def/rel/ogc/1.0/"

@@ -23,6 +23,7 @@ from app.model.requests import (
     ResponseForm,
 )
 from app.wps_xml.kvp import Kvp, KvpItem, parse_bool, parse_items, split_list
+from app.wps_xml.message import accepted_versions
 from app.wps_xml.payload import decode_payload, inline_complex, inline_payload, parse_position
 
 WPS = "http://www.opengis.net/wps/1.0.0"
@@ -140,6 +141,10 @@ def _form(
     raw: bool, outputs: tuple[OutputRequest, ...], lineage: bool, store: bool, status: bool
 ) -> ResponseForm:
     """A ResponseForm; storeExecuteResponse with status asks for asynchronous execution."""
+    if raw and len(outputs) != 1:
+        raise InvalidParameterValue("RawDataOutput names exactly one output", locator="RawDataOutput")
+    if status and not store:
+        raise InvalidParameterValue("status=true requires storeExecuteResponse=true", locator="status")
     mode = "async" if store and status else "sync"
     return ResponseForm(raw=raw, outputs=outputs, lineage=lineage, store=store, status=status, mode=mode)
 
@@ -152,9 +157,8 @@ def _q(prefix: str, name: str) -> str:
 
 
 def capabilities_from_xml(root: etree._Element) -> GetCapabilitiesRequest:
-    """GetCapabilities from XML (the root may be in the WPS 1.0.0 namespace)."""
-    versions = [v.text.strip() for v in root.iterfind("ows:AcceptVersions/ows:Version", NS) if v.text]
-    return GetCapabilitiesRequest(accept_versions=tuple(versions), language=root.get("language"))
+    """GetCapabilities from XML (``wps:AcceptVersions`` as the 1.0.0 schema has it, or ``ows:``)."""
+    return GetCapabilitiesRequest(accept_versions=accepted_versions(root), language=root.get("language"))
 
 
 def describe_from_xml(root: etree._Element) -> DescribeProcessRequest:
