@@ -12,29 +12,13 @@ from fastapi.testclient import TestClient
 from app.algorithms.registry import default_registry
 from app.main import create_app
 from app.settings import Settings
-from tests.api.test_wps_v200 import execute_xml as execute_v200
-from tests.api.test_wps_v200 import job_request
 from tests.support.jobs import poll
 from tests.support.ows import NS, NS2, assert_exception, xml
 from tests.support.slow_processes import Slow
+from tests.support.wps_v100_requests import slow_execute_v100
+from tests.support.wps_v200_requests import execute_xml as execute_v200
+from tests.support.wps_v200_requests import job_request
 from tests.support.xsd_check import XsdChecker
-
-ASYNC_FORM = (
-    '<wps:ResponseForm><wps:ResponseDocument storeExecuteResponse="true" status="true">'
-    '<wps:Output asReference="true"><ows:Identifier>result</ows:Identifier></wps:Output>'
-    "</wps:ResponseDocument></wps:ResponseForm>"
-)
-
-
-def slow_execute_v100(seconds: float, busy: bool = False) -> str:
-    return (
-        '<wps:Execute xmlns:wps="http://www.opengis.net/wps/1.0.0" xmlns:ows="http://www.opengis.net/ows/1.1"'
-        ' service="WPS" version="1.0.0"><ows:Identifier>slow</ows:Identifier><wps:DataInputs>'
-        f"<wps:Input><ows:Identifier>seconds</ows:Identifier><wps:Data><wps:LiteralData>{seconds}"
-        "</wps:LiteralData></wps:Data></wps:Input>"
-        f"<wps:Input><ows:Identifier>busy</ows:Identifier><wps:Data><wps:LiteralData>{str(busy).lower()}"
-        f"</wps:LiteralData></wps:Data></wps:Input></wps:DataInputs>{ASYNC_FORM}</wps:Execute>"
-    )
 
 
 def slow_app(tmp_path, **overrides: object) -> XsdChecker:

@@ -27,12 +27,20 @@ from tests.algorithms.test_change import (
     numpy_mask,
 )
 from tests.algorithms.test_reproject import whole_array_warp
-from tests.api.test_wps_v100_execute_echo import execute_xml, literal_input, output_by_id
-from tests.api.test_wps_v100_rasters import as_reference, fetch_geotiff, inline_input, raw, reference_input
 from tests.support.dataserver import DataServer
 from tests.support.json_check import JsonChecker
-from tests.support.ows import NS, assert_exception, xml
+from tests.support.ows import NS, assert_exception, output_by_id, xml
+from tests.support.raster_results import fetch_geotiff
 from tests.support.rasters import Raster, RasterFactory
+from tests.support.wps_v100_requests import (
+    as_reference,
+    describe,
+    execute_xml,
+    inline_input,
+    literal_input,
+    raw,
+    reference_input,
+)
 from tests.support.xsd_check import XsdChecker
 
 WGS84 = CRS.from_epsg(4326)
@@ -75,11 +83,6 @@ def scene(rasters: RasterFactory) -> Raster:
         "scene.tif", width=301, height=273, count=2, dtype="uint16", nodata=0, nodata_fraction=0.02,
         transform=transform, blocksize=64,
     )  # fmt: skip
-
-
-def describe(client: TestClient, identifier: str):
-    params = {"service": "WPS", "version": "1.0.0", "request": "DescribeProcess", "identifier": identifier}
-    return xml(client.get("/wps", params=params))
 
 
 def test_describe_reproject(client: TestClient) -> None:

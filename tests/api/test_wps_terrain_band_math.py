@@ -16,11 +16,19 @@ from app.algorithms.terrain import Terrain
 from app.main import create_app
 from app.settings import Settings
 from tests.algorithms.test_terrain import SQUARE, esri_reference, hilly
-from tests.api.test_wps_v100_execute_echo import execute_xml, literal_input, output_by_id
-from tests.api.test_wps_v100_rasters import as_reference, fetch_geotiff, inline_input, raw, reference_input
 from tests.support.dataserver import DataServer
-from tests.support.ows import NS, assert_exception, xml
+from tests.support.ows import NS, assert_exception
+from tests.support.raster_results import download
 from tests.support.rasters import Raster, RasterFactory, RasterSpec, write_raster
+from tests.support.wps_v100_requests import (
+    as_reference,
+    describe,
+    execute_xml,
+    inline_input,
+    literal_input,
+    raw,
+    reference_input,
+)
 from tests.support.xsd_check import XsdChecker
 
 
@@ -40,21 +48,6 @@ def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(checker, raise_server_exceptions=False) as test_client:
         yield test_client
     assert not checker.failures, "invalid XML responses:\n" + "\n".join(checker.failures)
-
-
-def describe(client: TestClient, identifier: str):
-    params = {"service": "WPS", "version": "1.0.0", "request": "DescribeProcess", "identifier": identifier}
-    return xml(client.get("/wps", params=params))
-
-
-def download(client: TestClient, response) -> np.ndarray:
-    """The single band of the referenced ``result`` output, with its dataset checked."""
-    assert response.status_code == 200, response.text[:500]
-    href = output_by_id(xml(response), "result").find("wps:Reference", NS).get("href")
-    with fetch_geotiff(client, href) as memfile, memfile.open() as dataset:
-        assert dataset.transform.almost_equals(SQUARE)
-        assert dataset.crs == rasterio.crs.CRS.from_epsg(32631)
-        return dataset.read(1), dataset.dtypes[0], dataset.nodata
 
 
 # --- terrain --------------------------------------------------------------------------------------

@@ -5,37 +5,9 @@ from __future__ import annotations
 import base64
 
 from fastapi.testclient import TestClient
-from lxml import etree
 
-from tests.support.ows import NS, assert_exception, xml
-
-HEAD = (
-    '<wps:Execute xmlns:wps="http://www.opengis.net/wps/1.0.0" xmlns:ows="http://www.opengis.net/ows/1.1"'
-    ' xmlns:xlink="http://www.w3.org/1999/xlink" service="WPS" version="1.0.0">'
-)
-
-
-def execute_xml(inputs: str, response_form: str = "", identifier: str = "echo") -> str:
-    """An Execute request document."""
-    return (
-        f"{HEAD}<ows:Identifier>{identifier}</ows:Identifier>"
-        f"<wps:DataInputs>{inputs}</wps:DataInputs>{response_form}</wps:Execute>"
-    )
-
-
-def literal_input(name: str, value: str) -> str:
-    """A wps:Input with LiteralData."""
-    return (
-        f"<wps:Input><ows:Identifier>{name}</ows:Identifier>"
-        f"<wps:Data><wps:LiteralData>{value}</wps:LiteralData></wps:Data></wps:Input>"
-    )
-
-
-def output_by_id(root: etree._Element, identifier: str) -> etree._Element:
-    """The wps:Output of an ExecuteResponse with this identifier."""
-    matches = root.xpath(f"wps:ProcessOutputs/wps:Output[ows:Identifier='{identifier}']", namespaces=NS)
-    assert len(matches) == 1, etree.tostring(root)[:1000]
-    return matches[0]
+from tests.support.ows import NS, assert_exception, output_by_id, xml
+from tests.support.wps_v100_requests import execute_xml, literal_input
 
 
 def test_kvp_echo_literal_and_bbox(client: TestClient) -> None:

@@ -11,73 +11,18 @@ from fastapi.testclient import TestClient
 from pyproj import Transformer
 from rasterio.transform import array_bounds
 
-from tests.api.test_wps_v100_execute_echo import execute_xml, output_by_id
 from tests.support.dataserver import DataServer
-from tests.support.ows import NS, assert_exception, xml
+from tests.support.ows import NS, assert_exception, output_by_id, xml
+from tests.support.raster_results import assert_is_window, assert_ndvi_matches, fetch_geotiff
 from tests.support.rasters import Raster, RasterFactory
-
-
-def reference_input(name: str, href: str, mime: str = "image/tiff; subtype=geotiff") -> str:
-    return (
-        f'<wps:Input><ows:Identifier>{name}</ows:Identifier><wps:Reference xlink:href="{href}"'
-        f' mimeType="{mime}"/></wps:Input>'
-    )
-
-
-def inline_input(name: str, raster: Raster) -> str:
-    encoded = base64.b64encode(raster.path.read_bytes()).decode()
-    return (
-        f"<wps:Input><ows:Identifier>{name}</ows:Identifier><wps:Data>"
-        f'<wps:ComplexData mimeType="image/tiff" encoding="base64">{encoded}</wps:ComplexData>'
-        "</wps:Data></wps:Input>"
-    )
-
-
-def as_reference(output: str) -> str:
-    return (
-        '<wps:ResponseForm><wps:ResponseDocument><wps:Output asReference="true">'
-        f"<ows:Identifier>{output}</ows:Identifier></wps:Output></wps:ResponseDocument></wps:ResponseForm>"
-    )
-
-
-def raw(output: str) -> str:
-    return (
-        f"<wps:ResponseForm><wps:RawDataOutput><ows:Identifier>{output}</ows:Identifier>"
-        "</wps:RawDataOutput></wps:ResponseForm>"
-    )
-
-
-def expected_ndvi(red: Raster, nir: Raster) -> np.ndarray:
-    """Independent NDVI in float64: NaN where nodata or where the sum is zero."""
-    r, n = red.data[0].astype(np.float64), nir.data[0].astype(np.float64)
-    invalid = (r + n) == 0
-    for raster, band in ((red, r), (nir, n)):
-        if raster.spec.nodata is not None:
-            invalid |= band == raster.spec.nodata
-    with np.errstate(divide="ignore", invalid="ignore"):
-        result = (n - r) / (n + r)
-    result[invalid] = np.nan
-    return result
-
-
-def fetch_geotiff(client: TestClient, href: str) -> rasterio.io.MemoryFile:
-    response = client.get(href.removeprefix("http://testserver"))
-    assert response.status_code == 200
-    assert response.headers["content-type"] == "image/tiff; subtype=geotiff"
-    return rasterio.MemoryFile(response.content)
-
-
-def assert_ndvi_matches(dataset: rasterio.io.DatasetReader, red: Raster, nir: Raster) -> None:
-    assert dataset.dtypes == ("float32",)
-    assert dataset.crs == rasterio.crs.CRS.from_user_input(red.spec.crs)
-    assert dataset.transform.almost_equals(red.spec.transform)
-    assert np.isnan(dataset.nodata)
-    assert dataset.profile["tiled"]
-    actual = dataset.read(1).astype(np.float64)
-    expected = expected_ndvi(red, nir)
-    np.testing.assert_array_equal(np.isnan(actual), np.isnan(expected))
-    valid = ~np.isnan(expected)
-    assert np.max(np.abs(actual[valid] - expected[valid])) < 1e-6
+from tests.support.wps_v100_requests import (
+    as_reference,
+    bbox_input,
+    execute_xml,
+    inline_input,
+    raw,
+    reference_input,
+)
 
 
 @pytest.fixture
@@ -167,36 +112,12 @@ def test_reference_to_loopback_refused_by_default(tmp_path, data_server: DataSer
     assert data_server.requests == []
 
 
-def bbox_input(lower: tuple[float, float], upper: tuple[float, float], crs: str) -> str:
-    return (
-        "<wps:Input><ows:Identifier>bbox</ows:Identifier><wps:Data>"
-        f'<wps:BoundingBoxData crs="{crs}" dimensions="2">'
-        f"<ows:LowerCorner>{lower[0]} {lower[1]}</ows:LowerCorner>"
-        f"<ows:UpperCorner>{upper[0]} {upper[1]}</ows:UpperCorner>"
-        "</wps:BoundingBoxData></wps:Data></wps:Input>"
-    )
-
-
 def run_clip(client: TestClient, data_server: DataServer, bbox: str) -> rasterio.io.MemoryFile:
     inputs = reference_input("raster", data_server.url("scene.tif")) + bbox
     response = client.post("/wps", content=execute_xml(inputs, as_reference("clipped"), "clip"))
     assert response.status_code == 200, response.text
     href = output_by_id(xml(response), "clipped").find("wps:Reference", NS).get("href")
     return fetch_geotiff(client, href)
-
-
-def assert_is_window(dataset, scene: Raster) -> tuple[int, int]:
-    """The clip equals the scene's pixels at the offset its own transform gives; returns the offset."""
-    source = scene.spec.transform
-    col, row = ~source * (dataset.transform.c, dataset.transform.f)
-    assert abs(col - round(col)) < 1e-9 and abs(row - round(row)) < 1e-9
-    col, row = round(col), round(row)
-    assert dataset.transform.a == source.a and dataset.transform.e == source.e
-    assert dataset.dtypes[0] == scene.spec.dtype and dataset.nodata == scene.spec.nodata
-    assert dataset.crs == rasterio.crs.CRS.from_user_input(scene.spec.crs)
-    window = scene.data[:, row : row + dataset.height, col : col + dataset.width]
-    np.testing.assert_array_equal(dataset.read(), window)
-    return col, row
 
 
 def test_clip_bbox_in_raster_crs(client: TestClient, data_server: DataServer, rasters: RasterFactory) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import zipfile
@@ -24,11 +23,19 @@ from app.algorithms.registry import Registry, default_registry
 from app.algorithms.zonal import ZonalStatistics
 from app.main import create_app
 from app.settings import Settings
-from tests.api.test_wps_v100_execute_echo import execute_xml, literal_input, output_by_id
-from tests.api.test_wps_v100_rasters import as_reference, fetch_geotiff, raw, reference_input
 from tests.support.dataserver import DataServer
-from tests.support.ows import NS, assert_exception, xml
+from tests.support.ows import NS, assert_exception, output_by_id, xml
+from tests.support.raster_results import fetch_geotiff
 from tests.support.rasters import Raster, RasterFactory
+from tests.support.wps_v100_requests import (
+    as_reference,
+    execute_xml,
+    geojson_input,
+    literal_input,
+    raw,
+    reference_input,
+    zip_input,
+)
 from tests.support.xsd_check import XsdChecker
 
 # see tests/algorithms/test_zonal.py: rasterio's warning suppression is not thread-safe
@@ -84,21 +91,6 @@ def feature_collection(geometries: list[dict[str, Any]], crs: str | None = None)
     if crs:
         document["crs"] = {"type": "name", "properties": {"name": crs}}
     return json.dumps(document)
-
-
-def geojson_input(name: str, text: str, mime: str = "application/geo+json") -> str:
-    return (
-        f"<wps:Input><ows:Identifier>{name}</ows:Identifier><wps:Data>"
-        f'<wps:ComplexData mimeType="{mime}">{text}</wps:ComplexData></wps:Data></wps:Input>'
-    )
-
-
-def zip_input(name: str, data: bytes, mime: str = "application/x-zipped-shp") -> str:
-    encoded = base64.b64encode(data).decode()
-    return (
-        f"<wps:Input><ows:Identifier>{name}</ows:Identifier><wps:Data>"
-        f'<wps:ComplexData mimeType="{mime}" encoding="base64">{encoded}</wps:ComplexData></wps:Data></wps:Input>'
-    )
 
 
 def zipped_shapefile(

@@ -9,10 +9,10 @@ from lxml import etree
 from owslib.util import ServiceException
 from owslib.wps import SYNC, BoundingBoxDataInput, ComplexDataInput, WebProcessingService
 
-from tests.api.test_wps_v100_rasters import assert_is_window, assert_ndvi_matches
 from tests.support.catalogue import CATALOGUE
 from tests.support.dataserver import DataServer
 from tests.support.live import LiveServer
+from tests.support.raster_results import assert_is_window, assert_ndvi_matches
 from tests.support.rasters import RasterFactory
 
 GEOTIFF = "image/tiff; subtype=geotiff"

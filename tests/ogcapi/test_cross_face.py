@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from lxml import etree
 
-from tests.api.test_wps_jobs import slow_execute_v100
-from tests.api.test_wps_v200 import execute_xml as execute_v200
-from tests.api.test_wps_v200 import job_request, literal
 from tests.support.jobs import poll, submit, wait_for_job, wait_until_running
 from tests.support.ogcapi import assert_problem, local
 from tests.support.ows import NS, NS2, assert_exception, xml
+from tests.support.wps_v100_requests import slow_execute_v100
+from tests.support.wps_v200_requests import execute_xml as execute_v200
+from tests.support.wps_v200_requests import job_request, literal
 
 
 def wps2_status(client: TestClient, job_id: str) -> etree._Element:

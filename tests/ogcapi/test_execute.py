@@ -13,11 +13,11 @@ import rasterio
 from fastapi.testclient import TestClient
 
 from app.settings import Settings
-from tests.api.test_wps_v100_rasters import assert_is_window, assert_ndvi_matches
 from tests.support.dataserver import DataServer
 from tests.support.jobs import wait_for_job
 from tests.support.json_check import CheckedFactory
 from tests.support.ogcapi import assert_problem, execute, local
+from tests.support.raster_results import assert_is_window, assert_ndvi_matches
 from tests.support.rasters import Raster, RasterFactory
 
 GEOTIFF = "image/tiff; subtype=geotiff"

@@ -14,10 +14,10 @@ import rasterio
 from owslib.ogcapi import REQUEST_HEADERS
 from owslib.ogcapi.processes import Processes
 
-from tests.api.test_wps_v100_rasters import assert_ndvi_matches
 from tests.support.dataserver import DataServer
 from tests.support.jobs import wait_for_job
 from tests.support.live import LiveServer
+from tests.support.raster_results import assert_ndvi_matches
 from tests.support.rasters import Raster, RasterFactory
 
 GEOTIFF = "image/tiff; subtype=geotiff"

@@ -37,3 +37,10 @@ def assert_exception(
     if locator is not None:
         assert exception.get("locator") == locator, response.text[:500]
     return exception
+
+
+def output_by_id(root: etree._Element, identifier: str) -> etree._Element:
+    """The wps:Output of a WPS 1.0.0 ExecuteResponse with this identifier."""
+    matches = root.xpath(f"wps:ProcessOutputs/wps:Output[ows:Identifier='{identifier}']", namespaces=NS)
+    assert len(matches) == 1, etree.tostring(root)[:1000]
+    return matches[0]
