@@ -10,9 +10,10 @@ Conventions (what the process description promises):
   overflow, an explicit ``nan``).
 - Casting: float32/float64 keep the value (NaN nodata). Integer types round half away from zero
   (as GDAL does) and never wrap or saturate: values outside the type's range are nodata (use
-  ``clip(x, lo, hi)`` to saturate). The integer nodata value is the type's maximum for unsigned
-  types (255, 65535, 4294967295) and its minimum for signed ones (-32768, -2147483648); that
-  value is reserved, so a result equal to it reads as nodata. Booleans become 1 and 0.
+  ``clip(x, lo, hi)`` to saturate). The nodata value is the service's rule (``default_nodata``):
+  the type's maximum for unsigned types (255, 65535, 4294967295) and its minimum for signed ones
+  (-32768, -2147483648); that value is reserved, so a result equal to it reads as nodata.
+  Booleans become 1 and 0.
 """
 
 from __future__ import annotations
@@ -27,20 +28,11 @@ from pydantic import Field
 from app.algorithms.base import ComplexInput, LiteralInput, Output, Process, ProcessInputs
 from app.algorithms.expression import Expression, parse_expression
 from app.algorithms.formats import GEOTIFF_FORMATS
-from app.algorithms.grids import require_same_grid
 from app.model.descriptions import DataKind
+from app.raster.grid import Grid, default_nodata, is_nodata
 
 OutputType = Literal["float32", "uint8", "uint16", "int16", "uint32", "int32", "float64"]
 MAX_RASTERS = 32
-
-
-def nodata_for(dtype: str) -> float:
-    """The nodata value of a result type: NaN for floats, else the reserved extreme."""
-    kind = np.dtype(dtype)
-    if kind.kind == "f":
-        return float("nan")
-    info = np.iinfo(kind)
-    return float(info.max if kind.kind == "u" else info.min)
 
 
 def _bands(rasters: Sequence[xr.DataArray]) -> dict[str, xr.DataArray]:
@@ -56,14 +48,6 @@ def _bands(rasters: Sequence[xr.DataArray]) -> dict[str, xr.DataArray]:
     return {f"b{i}": plane for i, plane in enumerate(planes, 1)}
 
 
-def _missing(block: np.ndarray, nodata: float | None) -> np.ndarray:
-    """Where a block is nodata (or NaN)."""
-    missing = np.isnan(block) if block.dtype.kind == "f" else np.zeros(block.shape, dtype=bool)
-    if nodata is not None and not np.isnan(nodata):
-        missing |= block == nodata
-    return missing
-
-
 def round_half_away(values: np.ndarray) -> np.ndarray:
     """Round to the nearest integer, halves away from zero (2.5 -> 3, -2.5 -> -3)."""
     truncated = np.trunc(values)
@@ -74,7 +58,7 @@ def round_half_away(values: np.ndarray) -> np.ndarray:
 def cast_result(values: np.ndarray, invalid: np.ndarray, dtype: str) -> np.ndarray:
     """Cast float64 results to ``dtype``; invalid, non-finite or out-of-range pixels get nodata."""
     target = np.dtype(dtype)
-    nodata = nodata_for(dtype)
+    nodata = default_nodata(dtype)
     with np.errstate(all="ignore"):
         if target.kind == "f":
             out = values.astype(target)
@@ -99,7 +83,7 @@ def _evaluate_block(
     raw = np.broadcast_to(np.asarray(expression.evaluate(values), dtype=np.float64), shape)
     invalid = np.zeros(shape, dtype=bool)
     for block, value in zip(blocks[: len(expression.names)], nodata, strict=True):
-        invalid |= _missing(block, value)
+        invalid |= is_nodata(block, value)
     return cast_result(raw, invalid, dtype)
 
 
@@ -121,10 +105,7 @@ def band_math(
         dask="parallelized",
         output_dtypes=[np.dtype(dtype)],
     )
-    first = rasters[0]
-    result = result.rio.write_crs(first.rio.crs).rio.write_transform(first.rio.transform())
-    result.attrs = {}
-    return result.rio.write_nodata(np.dtype(dtype).type(nodata_for(dtype)), encoded=False)
+    return Grid.of(rasters[0]).with_nodata(default_nodata(dtype)).stamp(result)
 
 
 class BandMathInputs(ProcessInputs):
@@ -168,7 +149,7 @@ class BandMath(Process):
 
     def run(self, inputs: BandMathInputs) -> Mapping[str, object]:
         """Check the grids and the expression, then build the lazy result."""
-        first = inputs.raster[0]
+        first = Grid.of(inputs.raster[0])
         for other in inputs.raster[1:]:
-            require_same_grid(first, other, locator="raster")
+            first.require_same(Grid.of(other), locator="raster")
         return {"result": band_math(inputs.raster, inputs.expression, inputs.dtype)}

@@ -13,14 +13,16 @@ Definitions (what the process description promises), on the first band of each i
 - ``changed_fraction``: changed pixels / valid (non-NaN) pixels; 0 when no pixel is valid.
   It is a lazy reduction, computed by the job (chunk by chunk, with its progress callbacks).
 
-``after`` is aligned to ``before``'s grid when the grids differ: converted to float32 (NaN for
-nodata) and warped bilinearly by the chunked reprojection of ``warp.py``, nodata left out of the
-interpolation. Each output is computed by its own pass over the inputs (the core writes outputs
-one at a time), so asking for all three reads, and if needed warps, the inputs three times.
+``after`` is aligned to ``before``'s grid when the grids differ (``Grid.same_as``: CRS, size and
+transform up to rounding): converted to float32 (NaN for nodata) and warped bilinearly by the
+chunked reprojection of ``warp.py``, nodata left out of the interpolation. Each output is
+computed by its own pass over the inputs (the core writes outputs one at a time), so asking for
+all three reads, and if needed warps, the inputs three times.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Annotated, Literal
 
@@ -32,10 +34,10 @@ from rasterio.enums import Resampling
 
 from app.algorithms.base import ComplexInput, LiteralInput, Output, Process, ProcessInputs
 from app.algorithms.formats import GEOTIFF_FORMATS
-from app.algorithms.grids import as_float, with_float_nodata
-from app.algorithms.warp import Grid, source_window, warp
+from app.algorithms.warp import source_window, warp
 from app.model.descriptions import DataKind, LiteralDomain
 from app.model.errors import InvalidParameterValue
+from app.raster.grid import Grid, as_float
 
 Method = Literal["difference", "ratio", "normalized_difference"]
 MASK_NODATA = 255
@@ -43,18 +45,20 @@ MASK_NODATA = 255
 
 def align(after: xr.DataArray, before: xr.DataArray) -> xr.DataArray:
     """``after`` (one band) as float32 with NaN nodata, on ``before``'s grid (bilinear if moved)."""
-    grid, source = Grid.of(before), Grid.of(after)
-    values = with_float_nodata(as_float(after), like=after)
+    grid = Grid.of(before).with_nodata(math.nan)
+    source = Grid.of(after).with_nodata(math.nan)
+    values = source.stamp(as_float(after))
     if grid.same_as(source):
         return values.assign_coords(before.coords)  # equal grids up to rounding: one set of coords
     if source_window(source, grid, (0, grid.height), (0, grid.width)) is None:
         raise InvalidParameterValue("input 'after' does not overlap 'before'", locator="after")
-    return warp(values, grid, Resampling.bilinear)
+    return warp(values, grid, Resampling.bilinear)  # NaN where after does not reach
 
 
 def change(before: xr.DataArray, after: xr.DataArray, method: Method = "difference") -> xr.DataArray:
     """The per-pixel change (float32, NaN where undefined) on ``before``'s grid (lazy)."""
-    old = with_float_nodata(as_float(before), like=before)
+    grid = Grid.of(before).with_nodata(math.nan)  # float32 results, NaN nodata
+    old = grid.stamp(as_float(before))
     new = align(after, before).assign_coords(old.coords)
     if method == "difference":
         result = new - old
@@ -63,7 +67,7 @@ def change(before: xr.DataArray, after: xr.DataArray, method: Method = "differen
     else:
         total = new + old
         result = (new - old) / total.where(total != 0)
-    return with_float_nodata(result.astype(np.float32), like=before)
+    return grid.stamp(result.astype(np.float32))
 
 
 def magnitude(change_: xr.DataArray, method: Method) -> xr.DataArray:
@@ -77,9 +81,7 @@ def change_mask(change_: xr.DataArray, method: Method, threshold: float) -> xr.D
     size = magnitude(change_, method)
     mask = xr.where(size > threshold, np.uint8(1), np.uint8(0)).astype(np.uint8)
     mask = mask.where(~np.isnan(change_), np.uint8(MASK_NODATA)).astype(np.uint8)
-    mask = mask.rio.write_crs(change_.rio.crs).rio.write_transform(change_.rio.transform())
-    mask.attrs = {}
-    return mask.rio.write_nodata(MASK_NODATA, encoded=False)
+    return Grid.of(change_).with_nodata(MASK_NODATA).stamp(mask)
 
 
 def changed_fraction(mask: xr.DataArray) -> xr.DataArray:

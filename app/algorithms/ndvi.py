@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Annotated
 
@@ -10,8 +11,8 @@ import xarray as xr
 
 from app.algorithms.base import ComplexInput, Output, Process, ProcessInputs
 from app.algorithms.formats import GEOTIFF_FORMATS
-from app.algorithms.grids import as_float, require_same_grid, with_float_nodata
 from app.model.descriptions import DataKind
+from app.raster.grid import Grid, as_float
 
 
 def ndvi(red: xr.DataArray, nir: xr.DataArray) -> xr.DataArray:
@@ -22,7 +23,7 @@ def ndvi(red: xr.DataArray, nir: xr.DataArray) -> xr.DataArray:
     red_f, nir_f = xr.align(as_float(red), as_float(nir), join="override")  # same grid: one set of coords
     total = nir_f + red_f
     index = ((nir_f - red_f) / total.where(total != 0)).astype(np.float32)
-    return with_float_nodata(index, like=red)
+    return Grid.of(red).with_nodata(math.nan).stamp(index)
 
 
 class NdviInputs(ProcessInputs):
@@ -47,5 +48,5 @@ class Ndvi(Process):
 
     def run(self, inputs: NdviInputs) -> Mapping[str, object]:
         """Check the grids match, then build the lazy index."""
-        require_same_grid(inputs.red, inputs.nir, locator="nir")
+        Grid.of(inputs.red).require_same(Grid.of(inputs.nir), locator="nir")
         return {"ndvi": ndvi(inputs.red.isel(band=0), inputs.nir.isel(band=0))}

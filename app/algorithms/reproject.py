@@ -17,9 +17,10 @@ from rasterio.errors import RasterioError
 
 from app.algorithms.base import ComplexInput, LiteralInput, Output, Process, ProcessInputs
 from app.algorithms.formats import GEOTIFF_FORMATS
-from app.algorithms.warp import Grid, target_grid, warp
+from app.algorithms.warp import target_grid, warp
 from app.model.descriptions import DataKind
 from app.model.errors import InvalidParameterValue
+from app.raster.grid import Grid
 
 Method = Literal[
     "nearest", "bilinear", "cubic", "cubic_spline", "lanczos", "average", "mode", "min", "max", "med"
@@ -78,8 +79,9 @@ def reproject(
 ) -> xr.DataArray:
     """``data`` warped to ``crs`` on the grid gdalwarp would pick (lazy; dtype kept).
 
-    Nodata: the source's, or for a raster without one NaN (float), the dtype's maximum (unsigned
-    integers) or minimum (signed integers), which then marks what the source does not cover.
+    Nodata: the source's, or for a raster without one the service's rule (``default_nodata``: NaN
+    for floats, the dtype's maximum for unsigned integers, its minimum for signed ones), which then
+    marks what the source does not cover.
     """
     target = output_grid(Grid.of(data), crs, resolution)
     return warp(data, target, Resampling[resampling], chunks=chunks)

@@ -38,8 +38,8 @@ from pyproj import CRS
 
 from app.algorithms.base import ComplexInput, LiteralInput, Output, Process, ProcessInputs
 from app.algorithms.formats import GEOTIFF_FORMATS
-from app.algorithms.grids import as_float, with_float_nodata
 from app.model.descriptions import DataKind
+from app.raster.grid import Grid, as_float
 
 Product = Literal["slope", "aspect", "hillshade"]
 _DEPTH = {0: 1, 1: 1}
@@ -52,15 +52,14 @@ def row_spacing(data: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
 
     Both are (rows, 1) float64 arrays; for a projected CRS they are constant (CRS units).
     """
-    transform = data.rio.transform()
-    rows = data.sizes[data.rio.y_dim]
+    grid = Grid.of(data)
+    transform, rows = grid.transform, grid.height
     x_step = np.full((rows, 1), transform.a, dtype=np.float64)
     y_step = np.full((rows, 1), transform.e, dtype=np.float64)
-    crs = data.rio.crs
-    if crs is None or not crs.is_geographic:
+    if not grid.crs.is_geographic:
         return x_step, y_step
     latitude = transform.f + transform.e * (np.arange(rows, dtype=np.float64) + 0.5)
-    per_lon, per_lat = metres_per_degree(CRS.from_user_input(crs.to_wkt()), latitude)
+    per_lon, per_lat = metres_per_degree(CRS.from_user_input(grid.crs.to_wkt()), latitude)
     return x_step * per_lon[:, None], y_step * per_lat[:, None]
 
 
@@ -198,7 +197,7 @@ def terrain(
         padded = np.pad(np.asarray(data), 1, constant_values=np.nan)
         steps = [np.pad(step, ((1, 1), (0, 0)), mode="edge") for step in (x_step, y_step)]
         result = _terrain_block(padded, *steps, **options)[1:-1, 1:-1]  # type: ignore[arg-type]
-    return with_float_nodata(elevation.copy(data=result), like=dem)
+    return Grid.of(dem).with_nodata(math.nan).stamp(elevation.copy(data=result))
 
 
 class TerrainInputs(ProcessInputs):

@@ -35,7 +35,8 @@ from pyproj import CRS as ProjCRS
 from pyproj import Transformer
 from rasterio.crs import CRS
 from rasterio.enums import Resampling
-from rasterio.transform import array_bounds
+
+from app.raster.grid import Grid, nodata_or_default
 
 MAX_BAND_WIDTH = 16384  # output columns warped in one piece; wider outputs are split in columns
 COLUMN_BLOCK = 8192
@@ -54,56 +55,27 @@ KERNEL_RADIUS = {
 }
 
 
-@dataclass(frozen=True)
-class Grid:
-    """A georeferenced pixel grid: CRS, north-up affine transform and size."""
-
-    crs: CRS
-    transform: Affine
-    height: int
-    width: int
-
-    @classmethod
-    def of(cls, data: xr.DataArray) -> Grid:
-        """The grid of a raster DataArray."""
-        return cls(data.rio.crs, data.rio.transform(), data.rio.height, data.rio.width)
-
-    def same_as(self, other: Grid) -> bool:
-        """Same CRS and size, transforms equal up to rounding."""
-        return (
-            self.crs == other.crs
-            and (self.height, self.width) == (other.height, other.width)
-            and self.transform.almost_equals(other.transform)
-        )
-
-
-def default_nodata(dtype: np.dtype) -> float:
-    """The nodata value given to a raster that has none: NaN, or the dtype's max (unsigned) / min."""
-    if dtype.kind == "f":
-        return float("nan")
-    info = np.iinfo(dtype)
-    return float(info.max if dtype.kind == "u" else info.min)
-
-
 def target_grid(source: Grid, crs: CRS, resolution: float | None = None) -> Grid:
     """The output grid gdalwarp picks for ``source`` in ``crs`` (``-tr resolution`` if given).
 
     Without a resolution, GDAL's suggested warp output; with one, the suggested extent's top-left
     corner is kept and the size is the extent over the resolution, rounded (gdalwarp ``-tr``).
+    The source's nodata is kept, as gdalwarp does without ``-dstnodata``.
     """
-    left, bottom, right, top = array_bounds(source.height, source.width, source.transform)
+    left, bottom, right, top = source.bounds
     transform, width, height = rasterio.warp.calculate_default_transform(
         source.crs, crs, source.width, source.height, left=left, bottom=bottom, right=right, top=top
     )
     assert width is not None and height is not None
     if resolution is None:
-        return Grid(crs, transform, height, width)
+        return Grid(crs, transform, height, width, source.nodata)
     extent_x, extent_y = transform.a * width, -transform.e * height
     return Grid(
         crs,
         Affine(resolution, 0.0, transform.c, 0.0, -resolution, transform.f),
         int((extent_y + resolution / 2) / resolution),
         int((extent_x + resolution / 2) / resolution),
+        source.nodata,
     )
 
 
@@ -111,14 +83,10 @@ def target_grid(source: Grid, crs: CRS, resolution: float | None = None) -> Grid
 class Piece:
     """Everything one output chunk's warp needs (small and picklable)."""
 
-    src_crs: CRS
-    src_transform: Affine  # of the source window
-    dst_crs: CRS
-    dst_transform: Affine  # of the output chunk
-    shape: tuple[int, int, int]  # (bands, rows, cols) of the output chunk
+    source: Grid  # the source window, with the source's nodata (None: every pixel is data)
+    target: Grid  # the output chunk, with the output's nodata (always set: it fills the chunk)
+    bands: int
     dtype: str
-    src_nodata: float | None
-    dst_nodata: float
     resampling: Resampling
     scale: tuple[float, float]  # GDAL's kernel scale (x, y) for the whole grid
 
@@ -128,40 +96,34 @@ def warp(
     target: Grid,
     resampling: Resampling,
     *,
-    nodata: float | None = None,
     chunks: tuple[int, int] | None = None,
 ) -> xr.DataArray:
     """``data`` ((band,) y, x) warped onto ``target``, lazily, one output chunk at a time.
 
     Source nodata pixels are left out of the resampling. The output keeps the dtype; its nodata
-    is ``nodata``, else the source's, else :func:`default_nodata`, and fills what the source does
-    not cover. ``chunks`` are the output (rows, columns) per chunk; by default whole-width bands
-    of about the source chunks' area.
+    is ``target``'s (:func:`target_grid` keeps the source's), else the one rule's
+    (``app.raster.grid.default_nodata``), and fills what the source does not cover. ``chunks``
+    are the output (rows, columns) per chunk; by default whole-width bands of about the source
+    chunks' area.
     """
     cube = data if data.ndim == 3 else data.expand_dims("band")
     array = cube.data if isinstance(cube.data, da.Array) else da.from_array(cube.data)
     source = Grid.of(data)
-    src_nodata = data.rio.nodata
-    fill = src_nodata if nodata is None else nodata
+    output = target.with_nodata(nodata_or_default(target.nodata, array.dtype))
     base = Piece(
-        src_crs=source.crs,
-        src_transform=source.transform,
-        dst_crs=target.crs,
-        dst_transform=target.transform,
-        shape=(array.shape[0], target.height, target.width),
+        source=source,
+        target=output,
+        bands=array.shape[0],
         dtype=array.dtype.name,
-        src_nodata=None if src_nodata is None else float(src_nodata),
-        dst_nodata=default_nodata(array.dtype) if fill is None else float(fill),
         resampling=resampling,
-        scale=kernel_scale(source, target),
+        scale=kernel_scale(source, output),
     )
-    rows, cols = chunks or _default_chunks(array, target)
+    rows, cols = chunks or _default_chunks(array, output)
     pieces = [
-        [_piece(array, source, target, base, r, c) for c in _spans(target.width, cols)]
-        for r in _spans(target.height, rows)
+        [_piece(array, base, r, c) for c in _spans(output.width, cols)] for r in _spans(output.height, rows)
     ]
     result = da.block([pieces])
-    return _as_raster(result, cube, target, base.dst_nodata, squeeze=data.ndim == 2)
+    return _as_raster(result, cube, output, squeeze=data.ndim == 2)
 
 
 def _default_chunks(array: da.Array, target: Grid) -> tuple[int, int]:
@@ -176,30 +138,20 @@ def _spans(size: int, step: int) -> list[tuple[int, int]]:
     return [(start, min(start + step, size)) for start in range(0, size, step)]
 
 
-def _piece(
-    array: da.Array,
-    source: Grid,
-    target: Grid,
-    base: Piece,
-    rows: tuple[int, int],
-    cols: tuple[int, int],
-) -> da.Array:
+def _piece(array: da.Array, base: Piece, rows: tuple[int, int], cols: tuple[int, int]) -> da.Array:
     """The lazy output chunk ``rows x cols`` (all bands): a fill, or a warp of its source window.
 
-    All bands are warped together, as in a whole-image warp: GDAL then treats a pixel as nodata
-    only where every band is (rasterio's ``UNIFIED_SRC_NODATA=YES``).
+    ``base`` holds the whole source and target grids. All bands are warped together, as in a
+    whole-image warp: GDAL then treats a pixel as nodata only where every band is (rasterio's
+    ``UNIFIED_SRC_NODATA=YES``).
     """
-    shape = (array.shape[0], rows[1] - rows[0], cols[1] - cols[0])
-    window = source_window(source, target, rows, cols, margin=_margin(base))
+    chunk = base.target.crop(rows, cols)
+    shape = (base.bands, *chunk.shape)
+    window = source_window(base.source, base.target, rows, cols, margin=_margin(base))
     if window is None:
-        return da.full(shape, base.dst_nodata, dtype=array.dtype, chunks=shape)
+        return da.full(shape, chunk.nodata, dtype=array.dtype, chunks=shape)
     (r0, r1), (c0, c1) = window
-    piece = replace(
-        base,
-        src_transform=source.transform @ Affine.translation(c0, r0),
-        dst_transform=target.transform @ Affine.translation(cols[0], rows[0]),
-        shape=shape,
-    )
+    piece = replace(base, source=base.source.crop((r0, r1), (c0, c1)), target=chunk)
     window_array = array[:, r0:r1, c0:c1]
     whole = window_array.rechunk(window_array.shape)  # one block: the window, sliced from its chunks
     meta = np.empty((0, 0, 0), array.dtype)
@@ -212,17 +164,17 @@ def warp_piece(source: np.ndarray, piece: Piece) -> np.ndarray:
     GDAL warps it in one go (a generous memory limit, no splitting of poorly filled windows): the
     window is in memory already, and splitting would cut the output rows.
     """
-    out = np.full(piece.shape, piece.dst_nodata, dtype=piece.dtype)
+    out = np.full((piece.bands, *piece.target.shape), piece.target.nodata, dtype=piece.dtype)
     megabytes = 4 * (source.nbytes + out.nbytes) // 2**20
     rasterio.warp.reproject(
         np.ascontiguousarray(source),
         out,
-        src_transform=piece.src_transform,
-        src_crs=piece.src_crs,
-        src_nodata=piece.src_nodata,
-        dst_transform=piece.dst_transform,
-        dst_crs=piece.dst_crs,
-        dst_nodata=piece.dst_nodata,
+        src_transform=piece.source.transform,
+        src_crs=piece.source.crs,
+        src_nodata=piece.source.nodata,
+        dst_transform=piece.target.transform,
+        dst_crs=piece.target.crs,
+        dst_nodata=piece.target.nodata,
         resampling=piece.resampling,
         warp_mem_limit=max(256, int(megabytes)),
         XSCALE=repr(piece.scale[0]),
@@ -312,18 +264,15 @@ def _snapped(dst_size: int, src_size: float) -> float:
     return scale
 
 
-def _as_raster(
-    result: da.Array, cube: xr.DataArray, target: Grid, nodata: float, squeeze: bool
-) -> xr.DataArray:
-    t = target.transform
+def _as_raster(result: da.Array, cube: xr.DataArray, target: Grid, squeeze: bool) -> xr.DataArray:
     band = cube.dims[0]
+    centres = target.coords()
     coords = {
         band: cube.coords[band].values if band in cube.coords else np.arange(1, len(result) + 1),
-        "y": t.f + t.e * (np.arange(target.height) + 0.5),
-        "x": t.c + t.a * (np.arange(target.width) + 0.5),
+        "y": centres["y"],
+        "x": centres["x"],
     }
     out = xr.DataArray(result, dims=(band, "y", "x"), coords=coords)
     if squeeze:
         out = out.isel({band: 0}, drop=True)
-    out = out.rio.write_crs(target.crs).rio.write_transform(t)
-    return out.rio.write_nodata(nodata, encoded=False)
+    return target.stamp(out)

@@ -30,9 +30,9 @@ from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from app.algorithms.base import ComplexInput, LiteralInput, Output, Process, ProcessInputs
-from app.algorithms.clip import bounds_window
 from app.algorithms.formats import GEOJSON_FORMATS, GEOTIFF_FORMATS, VECTOR_FORMATS
 from app.model.descriptions import DataKind
+from app.raster.grid import Grid, Nodata, is_nodata
 from app.raster.vectors import CRS84, Vector, to_crs
 
 Statistic = Literal["count", "min", "max", "mean", "std", "sum", "median"]
@@ -188,19 +188,19 @@ def zonal_partials(band: xr.DataArray, zones: Sequence[BaseGeometry], with_media
     Zones without a valid pixel are absent. Only chunks that some zone's window meets are read.
     """
     array = band.data if isinstance(band.data, da.Array) else da.from_array(band.data, chunks=band.shape)
-    transform = band.rio.transform()
+    grid = Grid.of(band)
     limit = sketch_limit(np.dtype(array.dtype), len(zones))
     edges = [np.cumsum((0, *chunks)) for chunks in array.chunks]
     jobs: dict[tuple[int, int], list[ZoneJob]] = {}
     for index, geometry in enumerate(zones):
-        window = None if geometry.is_empty else bounds_window(transform, array.shape, geometry.bounds)
+        window = None if geometry.is_empty else grid.window(geometry.bounds)
         if window is None:
             continue
         (row0, row1), (col0, col1) = window.toranges()
         for block in _blocks_between(edges, (row0, row1), (col0, col1)):
             jobs.setdefault(block, []).append((index, geometry, (row0, row1, col0, col1)))
     blocks = array.to_delayed()
-    settings = (tuple(transform)[:6], _nodata(band), limit if with_median else None)
+    settings = (tuple(grid.transform)[:6], grid.nodata, limit if with_median else None)
     parts = [
         dask.delayed(_block_partials)(blocks[i, j], (int(edges[0][i]), int(edges[1][j])), found, settings)
         for (i, j), found in jobs.items()
@@ -222,16 +222,11 @@ def _blocks_between(
     return [(i, j) for i in spans[0] for j in spans[1]]
 
 
-def _nodata(band: xr.DataArray) -> float | None:
-    nodata = band.rio.nodata
-    return None if nodata is None or np.isnan(nodata) else float(nodata)
-
-
 def _block_partials(
     block: np.ndarray,
     origin: tuple[int, int],
     zones: list[ZoneJob],
-    settings: tuple[tuple[float, ...], float | None, int | None],
+    settings: tuple[tuple[float, ...], Nodata | None, int | None],
 ) -> dict[int, Partial]:
     """The partials of the zones that meet one chunk (``origin``: its first row and column)."""
     transform, nodata, limit = Affine(*settings[0]), settings[1], settings[2]
@@ -244,10 +239,7 @@ def _block_partials(
             continue
         at = transform @ Affine.translation(origin[1] + cols.start, origin[0] + rows.start)
         wanted = geometry_mask([geometry], out_shape=window.shape, transform=at, invert=True)
-        if nodata is not None:
-            wanted &= window != nodata
-        if window.dtype.kind == "f":
-            wanted &= ~np.isnan(window)
+        wanted &= ~is_nodata(window, nodata)
         values = window[wanted]
         if values.size:
             found[index] = Partial.of(values, limit)
@@ -348,7 +340,7 @@ class ZonalStatistics(Process):
     def run(self, inputs: ZonalInputs) -> Mapping[str, object]:
         """Build the lazy per-chunk reductions and the task that writes the GeoJSON."""
         band = inputs.raster.isel(band=0)
-        located = to_crs(inputs.zones, band.rio.crs, locator="zones", assume_crs=True)
+        located = to_crs(inputs.zones, Grid.of(band).crs, locator="zones", assume_crs=True)
         wanted: tuple[Statistic, ...] = tuple(dict.fromkeys(inputs.statistics or STATISTICS))
         partials = zonal_partials(band, located.geometries, with_median="median" in wanted)
         original = inputs.zones if inputs.zones.crs is not None else replace(inputs.zones, crs=located.crs)

@@ -12,9 +12,10 @@ import rioxarray
 import xarray as xr
 from affine import Affine
 
-from app.algorithms.band_math import BandMath, BandMathInputs, band_math, cast_result, nodata_for
+from app.algorithms.band_math import BandMath, BandMathInputs, band_math, cast_result
 from app.algorithms.base import describe
 from app.model.errors import InvalidParameterValue
+from app.raster.grid import default_nodata
 from app.raster.open import open_raster
 from app.raster.write import write_geotiff
 from tests.support.dask_guard import raise_if_dask_computes
@@ -143,7 +144,7 @@ def test_integer_casting(dtype: str) -> None:
     )
     result = cast_result(values, np.zeros(values.shape, bool), dtype)
     nodata = INTEGER_NODATA[dtype]
-    assert nodata_for(dtype) == nodata
+    assert default_nodata(dtype) == nodata
     assert result.dtype == np.dtype(dtype)
     expected_values = [0, 1, 2, 3, -1, -3, 0, info.max, nodata, nodata, nodata, nodata, nodata]
     if info.min == 0:  # negatives round to -1 / -3: outside an unsigned type

@@ -31,8 +31,9 @@ from app.algorithms.reproject import (
     parse_crs,
     reproject,
 )
-from app.algorithms.warp import Grid, default_nodata, source_window, target_grid, warp
+from app.algorithms.warp import source_window, target_grid, warp
 from app.model.errors import InvalidParameterValue
+from app.raster.grid import Grid, default_nodata
 from app.raster.open import open_raster
 from app.raster.write import write_geotiff
 from tests.support.dask_guard import raise_if_dask_computes
