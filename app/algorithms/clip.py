@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import dask.array as da
@@ -24,6 +23,7 @@ from app.algorithms.formats import GEOTIFF_FORMATS, VECTOR_FORMATS
 from app.model.descriptions import DataKind
 from app.model.errors import InvalidParameterValue, MissingParameterValue
 from app.model.requests import BoundingBoxValue
+from app.raster.grid import Grid, Nodata, nodata_or_default
 from app.raster.vectors import Vector, to_crs
 
 
@@ -47,32 +47,18 @@ def bbox_crs(bbox: BoundingBoxValue, default: CRS) -> tuple[CRS, bool]:
     return crs, first_axis in {"east", "west"}
 
 
-def bounds_window(
-    transform: Affine, shape: tuple[int, int], bounds: Sequence[float]
-) -> rasterio.windows.Window | None:
-    """The pixels (of a ``shape`` = (rows, cols) grid) whose area meets ``bounds``; None if none do."""
-    left, bottom, right, top = bounds
-    window = rasterio.windows.from_bounds(left, bottom, right, top, transform)
-    col0, row0 = max(math.floor(window.col_off + 1e-9), 0), max(math.floor(window.row_off + 1e-9), 0)
-    col1 = min(math.ceil(window.col_off + window.width - 1e-9), shape[1])
-    row1 = min(math.ceil(window.row_off + window.height - 1e-9), shape[0])
-    if col1 <= col0 or row1 <= row0:
-        return None
-    return rasterio.windows.Window(col0, row0, col1 - col0, row1 - row0)
-
-
 def bbox_window(data: xr.DataArray, bbox: BoundingBoxValue) -> rasterio.windows.Window:
     """The pixel window of ``data`` that covers ``bbox`` (reprojected to the raster CRS)."""
     if bbox.dimensions != 2:
         raise InvalidParameterValue("bbox must have two dimensions", locator="bbox")
-    crs, xy_order = bbox_crs(bbox, data.rio.crs)
+    grid = Grid.of(data)
+    crs, xy_order = bbox_crs(bbox, grid.crs)
     (x0, y0), (x1, y1) = bbox.lower, bbox.upper
     if not xy_order:
         x0, y0, x1, y1 = y0, x0, y1, x1
     if x0 >= x1 or y0 >= y1:
         raise InvalidParameterValue("bbox lower corner must be below its upper", locator="bbox")
-    bounds = transform_bounds(crs, data.rio.crs, x0, y0, x1, y1, densify_pts=21)
-    window = bounds_window(data.rio.transform(), (data.rio.height, data.rio.width), bounds)
+    window = grid.window(transform_bounds(crs, grid.crs, x0, y0, x1, y1, densify_pts=21))
     if window is None:
         raise InvalidParameterValue("bbox does not intersect the raster", locator="bbox")
     return window
@@ -83,44 +69,34 @@ def clip_bbox(data: xr.DataArray, bbox: BoundingBoxValue) -> xr.DataArray:
     return data.rio.isel_window(bbox_window(data, bbox))
 
 
-def fill_value(dtype: np.dtype) -> float | int | bool:
-    """The nodata a clip sets when the raster has none: NaN, 0 (unsigned, bool) or the dtype's min."""
-    if dtype.kind in "fc":
-        return math.nan
-    if dtype.kind in "ub":
-        return 0
-    return int(np.iinfo(dtype).min)
-
-
 def clip_geometry(
     data: xr.DataArray, geometry: Vector, within: rasterio.windows.Window | None = None
 ) -> xr.DataArray:
     """Crop ``data`` to the geometry's bounds (inside ``within``) and set pixels outside it to nodata.
 
     A pixel is inside when its centre is (GDAL's rasterization rule, ``all_touched=False``). The
-    raster's nodata is kept; a raster without one gets :func:`fill_value`. Lazy, chunk by chunk.
+    raster's nodata is kept; a raster without one gets the service's rule,
+    :func:`app.raster.grid.default_nodata` (NaN, the type's maximum for unsigned integers, its
+    minimum for signed ones). Lazy, chunk by chunk.
     """
-    shapes = [g for g in to_crs(geometry, data.rio.crs, locator="geometry").geometries if not g.is_empty]
-    window = _geometry_window(data, shapes, within)
+    grid = Grid.of(data)
+    shapes = [g for g in to_crs(geometry, grid.crs, locator="geometry").geometries if not g.is_empty]
+    window = _geometry_window(grid, shapes, within)
+    nodata = nodata_or_default(grid.nodata, data.dtype)
     cropped = data.rio.isel_window(window)
-    nodata = data.rio.nodata
-    if nodata is None:
-        nodata = fill_value(np.dtype(data.dtype))
-    masked = mask_outside(cropped, shapes, nodata)
-    return masked.rio.write_nodata(nodata, encoded=False)
+    return Grid.of(cropped).with_nodata(nodata).stamp(mask_outside(cropped, shapes, nodata))
 
 
 def _geometry_window(
-    data: xr.DataArray, shapes: list[BaseGeometry], within: rasterio.windows.Window | None
+    grid: Grid, shapes: list[BaseGeometry], within: rasterio.windows.Window | None
 ) -> rasterio.windows.Window:
-    transform, shape = data.rio.transform(), (data.rio.height, data.rio.width)
-    limit = within or rasterio.windows.Window(0, 0, shape[1], shape[0])
-    footprint = box(*rasterio.windows.bounds(limit, transform))
+    limit = within or rasterio.windows.Window(0, 0, grid.width, grid.height)
+    footprint = box(*rasterio.windows.bounds(limit, grid.transform))
     touching = [s for s in shapes if s.intersects(footprint)]
     window = None
     if touching:
         minx, miny, maxx, maxy = zip(*(s.bounds for s in touching), strict=True)
-        window = bounds_window(transform, shape, (min(minx), min(miny), max(maxx), max(maxy)))
+        window = grid.window((min(minx), min(miny), max(maxx), max(maxy)))
     if window is not None:
         try:
             window = window.intersection(limit)
@@ -132,14 +108,14 @@ def _geometry_window(
     return window
 
 
-def mask_outside(data: xr.DataArray, shapes: list[BaseGeometry], nodata: float | int | bool) -> xr.DataArray:
+def mask_outside(data: xr.DataArray, shapes: list[BaseGeometry], nodata: Nodata) -> xr.DataArray:
     """``data`` (spatial dims last) with pixels whose centre is outside every shape set to ``nodata``."""
     array = data.data if isinstance(data.data, da.Array) else da.from_array(data.data, chunks=data.shape)
     masked = da.map_blocks(
         _mask_block,
         array,
         shapes=shapes,
-        transform=data.rio.transform(),
+        transform=Grid.of(data).transform,
         nodata=nodata,
         dtype=array.dtype,
         meta=np.empty((0,) * array.ndim, dtype=array.dtype),
@@ -151,7 +127,7 @@ def _mask_block(
     block: np.ndarray,
     shapes: list[BaseGeometry],
     transform: Affine,
-    nodata: float | int | bool,
+    nodata: Nodata,
     block_info: dict[Any, Any] | None = None,
 ) -> np.ndarray:
     assert block_info is not None
@@ -192,8 +168,9 @@ class Clip(Process):
     A geometry (GeoJSON or zipped shapefile, several features allowed) is reprojected to the
     raster's CRS; the raster is cut to the pixels its bounds touch and every pixel whose centre
     lies outside all features is set to nodata. Data type, CRS and resolution are kept, and so is
-    nodata; a raster without nodata clipped by a geometry gets NaN (floats), 0 (unsigned integers)
-    or the type's minimum (signed integers) as its nodata.
+    nodata; a raster without nodata clipped by a geometry gets NaN (floats), the type's maximum
+    (unsigned integers: 255, 65535, ...) or its minimum (signed integers: -32768, ...) as its
+    nodata, as reproject and band_math do.
     """
 
     identifier = "clip"

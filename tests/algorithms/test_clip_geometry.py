@@ -16,9 +16,10 @@ from pyproj import CRS, Transformer
 from rasterio.features import geometry_mask
 from shapely.geometry.base import BaseGeometry
 
-from app.algorithms.clip import Clip, ClipInputs, clip_geometry, fill_value
+from app.algorithms.clip import Clip, ClipInputs, clip_geometry
 from app.model.errors import InvalidParameterValue, MissingParameterValue
 from app.model.requests import BoundingBoxValue
+from app.raster.grid import default_nodata
 from app.raster.open import open_raster
 from app.raster.vectors import CRS84, Vector, read_vector
 from tests.support.dask_guard import raise_if_dask_computes
@@ -103,12 +104,12 @@ def test_polygons_in_raster_crs(factory: RasterFactory, chunks: tuple[int, int] 
 
 
 @pytest.mark.parametrize(
-    ("dtype", "nodata"), [("uint16", 0), ("uint8", 0), ("int16", -32768), ("float32", math.nan)]
+    ("dtype", "nodata"), [("uint16", 65535), ("uint8", 255), ("int16", -32768), ("float32", math.nan)]
 )
 def test_raster_without_nodata_gets_one(factory: RasterFactory, dtype: str, nodata: float) -> None:
     raster = make(factory, dtype=dtype, pattern="random", seed=3)
-    assert fill_value(np.dtype(dtype)) == nodata or (
-        math.isnan(nodata) and math.isnan(fill_value(np.dtype(dtype)))
+    assert default_nodata(np.dtype(dtype)) == nodata or (
+        math.isnan(nodata) and math.isnan(default_nodata(np.dtype(dtype)))
     )
     result = clip_geometry(opened(raster, (40, 40)), utm_vector(POLYGON))
     window = expected_window(POLYGON.bounds)
