@@ -26,13 +26,12 @@ import rasterio
 import rasterio.windows
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
-from affine import Affine
 from rasterio._err import CPLE_BaseError
-from rasterio.crs import CRS
 from rasterio.enums import Interleaving
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
 from app.model.errors import DataNotAccessible, WpsError, WrongInputData
+from app.raster.grid import Grid
 
 _NOT_FOUND = re.compile(r"HTTP response code: (\d{3})|does not exist in the file system", re.IGNORECASE)
 _NETWORK = re.compile(r"curl|HTTP|timed? ?out|resolve host|connect|read error at|got 0 bytes", re.IGNORECASE)
@@ -41,22 +40,18 @@ _MAX_BANDS_PER_CHUNK = 16
 
 @dataclass(frozen=True)
 class RasterInfo:
-    """What open_raster learns from the file header."""
+    """What open_raster learns from the file header: the grid and the layout of the pixels."""
 
+    grid: Grid
     count: int
-    height: int
-    width: int
     dtype: str
-    crs: CRS
-    transform: Affine
-    nodata: float | None
     block: tuple[int, int]  # (rows, cols) of the internal blocks
     pixel_interleaved: bool
 
     @property
     def striped(self) -> bool:
         """Whether blocks are strips of whole rows (one strip may be the whole image)."""
-        return self.block[1] >= self.width
+        return self.block[1] >= self.grid.width
 
 
 def open_raster(path: str, *, chunk_size: int, locator: str) -> xr.DataArray:
@@ -81,17 +76,18 @@ def open_raster(path: str, *, chunk_size: int, locator: str) -> xr.DataArray:
 def block_aligned_chunks(info: RasterInfo, chunk_size: int) -> tuple[int, int, int]:
     """(bands, rows, cols) chunk shape: whole blocks, about ``chunk_size`` pixels on a side."""
     block_rows, block_cols = info.block
+    height, width = info.grid.shape
     if info.striped:
-        cols = info.width
-        strips = round(chunk_size * chunk_size / (info.width * block_rows))
+        cols = width
+        strips = round(chunk_size * chunk_size / (width * block_rows))
         rows = block_rows * max(1, strips)
-        if block_rows * info.width > 4 * chunk_size * chunk_size:
+        if block_rows * width > 4 * chunk_size * chunk_size:
             rows = chunk_size  # a few huge strips: whole strips would not fit a chunk
     else:
         rows = block_rows * max(1, round(chunk_size / block_rows))
         cols = block_cols * max(1, round(chunk_size / block_cols))
     bands = info.count if info.pixel_interleaved and info.count <= _MAX_BANDS_PER_CHUNK else 1
-    return bands, min(rows, info.height), min(cols, info.width)
+    return bands, min(rows, height), min(cols, width)
 
 
 class _WindowReader:
@@ -102,7 +98,7 @@ class _WindowReader:
     def __init__(self, path: str, info: RasterInfo, locator: str) -> None:
         self.path = path
         self.locator = locator
-        self.shape = (info.count, info.height, info.width)
+        self.shape = (info.count, *info.grid.shape)
         self.dtype = np.dtype(info.dtype)
 
     def __getitem__(self, key: object) -> np.ndarray:
@@ -116,7 +112,7 @@ class _WindowReader:
         (b0, b1, _), (r0, r1, _), (c0, c1, _) = axes
         window = rasterio.windows.Window.from_slices((r0, r1), (c0, c1))
         with _translated_errors(self.path, self.locator), rasterio.open(self.path, driver="GTiff") as src:
-            block = src.read(indexes=list(range(b0 + 1, b1 + 1)), window=window)
+            block: np.ndarray = src.read(indexes=list(range(b0 + 1, b1 + 1)), window=window)
         for position in reversed(range(self.ndim)):  # last axis first: dropped axes shift nothing
             local = axes[position][2]
             if not (isinstance(local, slice) and local == slice(None)):
@@ -151,31 +147,20 @@ def _read_info(src: rasterio.DatasetReader, locator: str) -> RasterInfo:
         raise WrongInputData(f"input {locator!r} has a rotated geotransform (not supported)", locator)
     if len(set(src.dtypes)) != 1:
         raise WrongInputData(f"input {locator!r} mixes data types across bands", locator)
+    block_rows, block_cols = src.block_shapes[0]
     return RasterInfo(
+        grid=Grid(src.crs, transform, src.height, src.width, src.nodata),
         count=src.count,
-        height=src.height,
-        width=src.width,
         dtype=src.dtypes[0],
-        crs=src.crs,
-        transform=transform,
-        nodata=src.nodata,
-        block=tuple(src.block_shapes[0]),  # type: ignore[arg-type]
+        block=(int(block_rows), int(block_cols)),
         pixel_interleaved=src.interleaving != Interleaving.band,
     )
 
 
 def _to_dataarray(array: da.Array, info: RasterInfo) -> xr.DataArray:
-    t = info.transform
-    coords = {
-        "band": np.arange(1, info.count + 1),
-        "y": t.f + t.e * (np.arange(info.height) + 0.5),
-        "x": t.c + t.a * (np.arange(info.width) + 0.5),
-    }
-    data = xr.DataArray(array, dims=("band", "y", "x"), coords=coords)
-    data = data.rio.write_crs(info.crs).rio.write_transform(t)
-    if info.nodata is not None:
-        data = data.rio.write_nodata(info.nodata, encoded=False)
-    return data
+    centres = info.grid.coords()
+    coords = {"band": np.arange(1, info.count + 1), "y": centres["y"], "x": centres["x"]}
+    return info.grid.stamp(xr.DataArray(array, dims=("band", "y", "x"), coords=coords))
 
 
 @contextmanager

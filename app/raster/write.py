@@ -31,6 +31,7 @@ from dask.delayed import Delayed
 from rasterio.errors import RasterioError
 
 from app.model.errors import NotEnoughStorage
+from app.raster.grid import default_nodata
 
 TILE = 512
 _CASTS = {np.dtype(bool): np.uint8, np.dtype(np.float16): np.float32}  # not GeoTIFF types
@@ -39,7 +40,8 @@ _CASTS = {np.dtype(bool): np.uint8, np.dtype(np.float16): np.float32}  # not Geo
 def write_geotiff(data: xr.DataArray, path: Path, compute_kwargs: Mapping[str, Any] | None = None) -> None:
     """Compute ``data`` (dims (y, x) or (band, y, x)) into a tiled deflate GeoTIFF at ``path``.
 
-    CRS, transform, dtype and nodata are kept; float results without a nodata value get NaN.
+    CRS, transform, dtype and nodata are kept; float results without a nodata value get NaN (the
+    service's rule, ``app.raster.grid.default_nodata``); integer ones declare none.
     ``compute_kwargs`` go to the scheduler (a job's progress/cancellation callbacks).
     """
     with geotiff_store(data, path) as store:
@@ -74,7 +76,9 @@ def geotiff_profile(cube: xr.DataArray, dtype: np.dtype) -> dict[str, object]:
     count, height, width = cube.shape
     nodata = cube.rio.nodata
     if nodata is None and dtype.kind == "f":
-        nodata = np.nan
+        # The one rule's NaN is never data, so declaring it changes nothing; an integer type's
+        # default (its extreme) may be data, so a result without nodata declares none.
+        nodata = default_nodata(dtype)
     predictor = {"f": 3, "i": 2, "u": 2}.get(dtype.kind, 1)
     return {
         "driver": "GTiff",

@@ -18,6 +18,7 @@ import xarray as xr
 from rasterio.errors import NotGeoreferencedWarning
 
 from app.model.errors import DataNotAccessible, WrongInputData
+from app.raster.grid import Grid
 from app.raster.open import RasterInfo, block_aligned_chunks, open_raster
 from tests.support.dask_guard import raise_if_dask_computes
 from tests.support.dataserver import DataServer
@@ -94,13 +95,9 @@ def test_chunks_align_to_blocks(
 
 def test_huge_single_strip_gets_bounded_chunks() -> None:
     info = RasterInfo(
+        Grid(rasterio.crs.CRS.from_epsg(4326), rasterio.Affine.identity(), 50_000, 50_000),
         1,
-        50_000,
-        50_000,
         "uint8",
-        rasterio.crs.CRS.from_epsg(4326),
-        rasterio.Affine.identity(),
-        None,
         (50_000, 50_000),
         True,
     )
