@@ -1,4 +1,7 @@
-"""Hostile requests get a clear ExceptionReport, quickly, and the service keeps serving."""
+"""Hostile requests get a clear ExceptionReport, quickly, and the service keeps serving.
+
+XML entity attacks, oversized bodies, and references to the service's own host (refused by default).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,9 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
+from tests.support.dataserver import DataServer
 from tests.support.ows import assert_exception
+from tests.support.wps_v100_requests import execute_xml, reference_input
 from tests.support.xsd_check import XsdChecker
 
 XXE = b"""<?xml version="1.0"?>
@@ -82,3 +87,18 @@ def test_oversized_body_is_refused(tmp_path) -> None:
         assert_exception(response, "FileSizeExceeded", 413, "request")
         _still_serving(client)
     assert not checker.failures
+
+
+def test_reference_to_loopback_refused_by_default(tmp_path, data_server: DataServer, rasters) -> None:
+    from app.main import create_app
+    from app.settings import Settings
+
+    rasters("red.tif", width=10, height=10)
+    app = create_app(Settings(data_dir=tmp_path / "d", public_url="http://testserver"))
+    with TestClient(app) as default_client:
+        inputs = reference_input("red", data_server.url("red.tif")) + reference_input(
+            "nir", data_server.url("red.tif")
+        )
+        response = default_client.post("/wps", content=execute_xml(inputs, "", "ndvi"))
+    assert_exception(response, "InvalidParameterValue", 400, "red")
+    assert data_server.requests == []

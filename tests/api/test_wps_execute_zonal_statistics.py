@@ -1,21 +1,17 @@
-"""Vector inputs end to end through WPS 1.0.0 Execute: ``clip`` by geometry and ``zonal_statistics``."""
+"""``zonal_statistics`` through WPS 1.0.0 Execute: zones as inline GeoJSON, GeoJSON by reference or a
+zipped shapefile; statistics compared with numpy over rasterio's masks, unsafe archives refused."""
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyogrio.raw
 import pytest
 import shapely
-from affine import Affine
 from fastapi.testclient import TestClient
-from pyproj import Transformer
 from rasterio.features import geometry_mask
 from shapely.geometry.base import BaseGeometry
 
@@ -25,8 +21,17 @@ from app.main import create_app
 from app.settings import Settings
 from tests.support.dataserver import DataServer
 from tests.support.ows import NS, assert_exception, output_by_id, xml
-from tests.support.raster_results import fetch_geotiff
 from tests.support.rasters import Raster, RasterFactory
+from tests.support.vectors import (
+    HEIGHT,
+    TRANSFORM,
+    WIDTH,
+    ZONES,
+    feature_collection,
+    lonlat,
+    zipped_shapefile,
+    zones_scene,
+)
 from tests.support.wps_v100_requests import (
     as_reference,
     execute_xml,
@@ -40,16 +45,6 @@ from tests.support.xsd_check import XsdChecker
 
 # see tests/algorithms/test_zonal.py: rasterio's warning suppression is not thread-safe
 pytestmark = pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
-
-TRANSFORM = Affine(10.0, 0.0, 500000.0, 0.0, -7.5, 5600000.0)
-WIDTH, HEIGHT = 257, 199
-ZONES = [
-    shapely.Polygon(
-        [(500123.4, 5599876.5), (502156.7, 5599512.3), (502387.1, 5598654.2), (501234.5, 5598767.8)]
-    ),
-    shapely.box(500800.3, 5599100.1, 501900.7, 5599700.2),  # overlaps the first
-    shapely.box(400000.0, 5000000.0, 401000.0, 5001000.0),  # outside the raster
-]
 
 
 def registry() -> Registry:
@@ -70,52 +65,8 @@ def zonal_client(settings: Settings) -> Iterator[TestClient]:
 
 @pytest.fixture
 def scene(rasters: RasterFactory) -> Raster:
-    return rasters(
-        "scene.tif", width=WIDTH, height=HEIGHT, transform=TRANSFORM, nodata=0, nodata_fraction=0.1
-    )
-
-
-def lonlat(geometry: BaseGeometry) -> dict[str, Any]:
-    to_lonlat = Transformer.from_crs("EPSG:32631", "EPSG:4326", always_xy=True)
-    return shapely.geometry.mapping(
-        shapely.transform(geometry, lambda c: np.column_stack(to_lonlat.transform(*c.T)))
-    )
-
-
-def feature_collection(geometries: list[dict[str, Any]], crs: str | None = None) -> str:
-    features = [
-        {"type": "Feature", "id": i, "properties": {"zone": f"z{i}"}, "geometry": g}
-        for i, g in enumerate(geometries)
-    ]
-    document: dict[str, Any] = {"type": "FeatureCollection", "features": features}
-    if crs:
-        document["crs"] = {"type": "name", "properties": {"name": crs}}
-    return json.dumps(document)
-
-
-def zipped_shapefile(
-    directory: Path, geometries: list[BaseGeometry], prj: bool, entries: dict[str, bytes] | None = None
-) -> bytes:
-    directory.mkdir(parents=True, exist_ok=True)
-    wkb = np.array([g.wkb for g in geometries], dtype=object)
-    names = np.array([f"z{i}" for i in range(len(geometries))], dtype=object)
-    pyogrio.raw.write(
-        directory / "zones.shp",
-        wkb,
-        [names],
-        ["zone"],
-        geometry_type="Polygon",
-        crs="EPSG:32631",
-        driver="ESRI Shapefile",
-    )
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in directory.iterdir():
-            if path.suffix != ".prj" or prj:
-                archive.writestr(f"data/{path.name}", path.read_bytes())
-        for name, content in (entries or {}).items():
-            archive.writestr(zipfile.ZipInfo(name), content)
-    return buffer.getvalue()
+    """The scene the vector ZONES lie on."""
+    return zones_scene(rasters)
 
 
 def reference(raster: Raster, geometry: BaseGeometry) -> dict[str, Any]:
@@ -153,52 +104,6 @@ def assert_statistics(document: dict[str, Any], raster: Raster, wanted: tuple[st
         # the geometry comes back in lon/lat (a shapefile may have turned its rings around)
         back = shapely.normalize(shapely.geometry.shape(feature["geometry"]))
         assert back.equals_exact(shapely.normalize(shapely.geometry.shape(lonlat(zone))), tolerance=1e-9)
-
-
-# ----------------------------------------------------------------------------- clip
-
-
-def test_clip_by_inline_geojson(client: TestClient, data_server: DataServer, scene: Raster) -> None:
-    polygon = ZONES[0]
-    inputs = reference_input("raster", data_server.url("scene.tif")) + geojson_input(
-        "geometry", feature_collection([lonlat(polygon)])
-    )
-    response = client.post("/wps", content=execute_xml(inputs, as_reference("clipped"), "clip"))
-    assert response.status_code == 200, response.text
-    href = output_by_id(xml(response), "clipped").find("wps:Reference", NS).get("href")
-    with fetch_geotiff(client, href) as memfile, memfile.open() as dataset:
-        col, row = (round(v) for v in ~TRANSFORM * (dataset.transform.c, dataset.transform.f))
-        # the polygon as the service sees it: its lon/lat vertices projected back to UTM
-        in_utm = shapely.geometry.shape(lonlat(polygon))
-        to_utm = Transformer.from_crs("EPSG:4326", "EPSG:32631", always_xy=True)
-        in_utm = shapely.transform(in_utm, lambda c: np.column_stack(to_utm.transform(*c.T)))
-        outside = geometry_mask([in_utm], out_shape=(HEIGHT, WIDTH), transform=TRANSFORM)
-        expected = np.where(outside, 0, scene.data[0])[row : row + dataset.height, col : col + dataset.width]
-        assert dataset.nodata == 0
-        np.testing.assert_array_equal(dataset.read(1), expected)
-        assert (
-            abs(dataset.bounds.left - in_utm.bounds[0]) < 10
-            and abs(dataset.bounds.top - in_utm.bounds[3]) < 7.5
-        )
-
-
-def test_clip_needs_bbox_or_geometry(client: TestClient, data_server: DataServer, scene: Raster) -> None:
-    inputs = reference_input("raster", data_server.url("scene.tif"))
-    response = client.post("/wps", content=execute_xml(inputs, "", "clip"))
-    assert_exception(response, "MissingParameterValue", 400, "bbox")
-
-
-def test_clip_shapefile_without_prj_refused(
-    client: TestClient, data_server: DataServer, scene: Raster, tmp_path: Path
-) -> None:
-    inputs = reference_input("raster", data_server.url("scene.tif")) + zip_input(
-        "geometry", zipped_shapefile(tmp_path / "shp", ZONES[:1], prj=False)
-    )
-    response = client.post("/wps", content=execute_xml(inputs, "", "clip"))
-    assert_exception(response, "InvalidParameterValue", 400, "geometry")
-
-
-# ----------------------------------------------------------------------------- zonal statistics
 
 
 def test_zonal_inline_geojson_raw_output(
