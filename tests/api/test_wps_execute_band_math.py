@@ -1,4 +1,5 @@
-"""``terrain`` and ``band_math`` through WPS 1.0.0 (XML POST and KVP), outputs downloaded and checked."""
+"""``band_math`` through WPS 1.0.0 Execute (XML POST and KVP), results compared with numpy; unsafe or
+invalid expressions refused."""
 
 from __future__ import annotations
 
@@ -7,131 +8,34 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 import pytest
-import rasterio
 from fastapi.testclient import TestClient
 
 from app.algorithms.band_math import BandMath
-from app.algorithms.registry import Registry, default_registry
-from app.algorithms.terrain import Terrain
+from app.algorithms.registry import default_registry
 from app.main import create_app
 from app.settings import Settings
-from tests.algorithms.test_terrain import SQUARE, esri_reference, hilly
+from tests.support.catalogue import with_processes
 from tests.support.dataserver import DataServer
 from tests.support.ows import NS, assert_exception
 from tests.support.raster_results import download
-from tests.support.rasters import Raster, RasterFactory, RasterSpec, write_raster
+from tests.support.rasters import Raster, RasterFactory
 from tests.support.wps_v100_requests import (
     as_reference,
     describe,
     execute_xml,
-    inline_input,
     literal_input,
-    raw,
     reference_input,
 )
 from tests.support.xsd_check import XsdChecker
 
 
-def with_processes(registry: Registry) -> Registry:
-    """The registry plus terrain and band_math (unless already registered)."""
-    present = {process.identifier for process in registry}
-    for process in (Terrain, BandMath):
-        if process.identifier not in present:
-            registry = registry.register(process)
-    return registry
-
-
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
-    """An XSD-checked client on an app offering terrain and band_math."""
-    checker = XsdChecker(create_app(settings, with_processes(default_registry())))
+    """An XSD-checked client on an app offering band_math."""
+    checker = XsdChecker(create_app(settings, with_processes(default_registry(), BandMath)))
     with TestClient(checker, raise_server_exceptions=False) as test_client:
         yield test_client
     assert not checker.failures, "invalid XML responses:\n" + "\n".join(checker.failures)
-
-
-# --- terrain --------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def dem(rasters: RasterFactory) -> Raster:
-    z = hilly(83, 101, seed=11)
-    z[30:32, 40:43] = -9999.0
-    spec = RasterSpec(width=101, height=83, dtype="float32", nodata=-9999.0, blocksize=32, transform=SQUARE)
-    return write_raster(rasters.directory / "dem.tif", spec, z[None])
-
-
-def test_describe_terrain(client: TestClient) -> None:
-    root = describe(client, "terrain")
-    product = root.xpath("//Input[ows:Identifier='product']/LiteralData", namespaces=NS)[0]
-    assert [v.text for v in product.iterfind("ows:AllowedValues/ows:Value", NS)] == [
-        "slope",
-        "aspect",
-        "hillshade",
-    ]
-    assert product.findtext("DefaultValue") == "slope"
-    azimuth = root.xpath(
-        "//Input[ows:Identifier='azimuth']/LiteralData/ows:AllowedValues/ows:Range", namespaces=NS
-    )[0]
-    assert float(azimuth.findtext("ows:MaximumValue", namespaces=NS)) == 360
-    output = root.xpath("//Output[ows:Identifier='result']", namespaces=NS)[0]
-    assert output.findtext("ComplexOutput/Default/Format/MimeType") == "image/tiff; subtype=geotiff"
-
-
-@pytest.mark.parametrize(
-    ("literals", "product", "options"),
-    [
-        (
-            {"product": "hillshade", "z_factor": "2", "azimuth": "270", "altitude": "35"},
-            "hillshade",
-            {"z_factor": 2.0, "azimuth": 270.0, "altitude": 35.0},
-        ),
-        ({"product": "aspect"}, "aspect", {}),
-        ({}, "slope", {}),  # the default product
-    ],
-)
-def test_terrain_by_reference(
-    client: TestClient, data_server: DataServer, dem: Raster, literals: dict[str, str], product: str, options
-) -> None:
-    inputs = reference_input("dem", data_server.url("dem.tif"))
-    inputs += "".join(literal_input(name, value) for name, value in literals.items())
-    values, dtype, nodata = download(
-        client, client.post("/wps", content=execute_xml(inputs, as_reference("result"), "terrain"))
-    )
-    assert dtype == "float32" and np.isnan(nodata)
-    source = np.where(dem.data[0] == -9999.0, np.nan, dem.data[0])
-    expected = esri_reference(source, np.full(83, 10.0), np.full(83, 10.0), product, **options)
-    np.testing.assert_array_equal(np.isnan(values), np.isnan(expected))
-    valid = ~np.isnan(expected)
-    difference = np.abs(values[valid] - expected[valid])
-    if product == "aspect":
-        difference = np.minimum(difference, 360 - difference)
-    assert difference.max() < 1e-3
-
-
-def test_terrain_raw_output_inline_input(client: TestClient, dem: Raster) -> None:
-    inputs = inline_input("dem", dem) + literal_input("product", "slope")
-    response = client.post("/wps", content=execute_xml(inputs, raw("result"), "terrain"))
-    assert response.status_code == 200, response.text[:300]
-    with rasterio.MemoryFile(response.content) as memfile, memfile.open() as dataset:
-        slope = dataset.read(1)
-    assert np.nanmax(slope) < 90 and np.nanmin(slope) >= 0
-    assert np.isnan(slope[0]).all()
-
-
-@pytest.mark.parametrize(
-    ("name", "value"),
-    [("z_factor", "0"), ("z_factor", "-2"), ("azimuth", "361"), ("altitude", "-1"), ("product", "curvature")],
-)
-def test_terrain_invalid_literals(
-    client: TestClient, data_server: DataServer, dem: Raster, name: str, value: str
-) -> None:
-    inputs = reference_input("dem", data_server.url("dem.tif")) + literal_input(name, value)
-    response = client.post("/wps", content=execute_xml(inputs, "", "terrain"))
-    assert_exception(response, "InvalidParameterValue", 400, name)
-
-
-# --- band_math ------------------------------------------------------------------------------------
 
 
 @pytest.fixture
