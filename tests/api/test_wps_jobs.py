@@ -1,4 +1,4 @@
-"""Jobs through /wps: WPS 1.0.0 asynchronous Execute, ServerBusy, dismissal that stops the work."""
+"""Jobs through /wps: WPS 1.0.0 stored and asynchronous Execute, ServerBusy, dismissal that stops the work."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from app.algorithms.registry import default_registry
 from app.main import create_app
 from app.settings import Settings
 from tests.support.jobs import poll
-from tests.support.ows import NS, NS2, assert_exception, xml
+from tests.support.ows import NS, NS2, assert_exception, output_by_id, xml
 from tests.support.slow_processes import Slow
-from tests.support.wps_v100_requests import slow_execute_v100
+from tests.support.wps_v100_requests import execute_xml, literal_input, slow_execute_v100
 from tests.support.wps_v200_requests import execute_xml as execute_v200
 from tests.support.wps_v200_requests import job_request
 from tests.support.xsd_check import XsdChecker
@@ -115,3 +115,28 @@ def test_dismiss_stops_cpu(tmp_path) -> None:
         response = client.post("/wps", content=job_request("GetStatus", job_id))
         assert_exception(response, "NoSuchJob", 400, version="2.0.0")
     assert not checker.failures
+
+
+def test_store_without_status_runs_synchronously_with_status_location(client: TestClient) -> None:
+    form = (
+        '<wps:ResponseForm><wps:ResponseDocument storeExecuteResponse="true">'
+        "<wps:Output><ows:Identifier>literal</ows:Identifier></wps:Output>"
+        "</wps:ResponseDocument></wps:ResponseForm>"
+    )
+    root = xml(client.post("/wps", content=execute_xml(literal_input("literal", "stored"), form)))
+    assert root.find("wps:Status/wps:ProcessSucceeded", NS) is not None
+    location = root.get("statusLocation")
+    assert location.startswith("http://testserver/wps/status/")
+    stored = xml(client.get(location.removeprefix("http://testserver")))
+    assert stored.find("wps:Status/wps:ProcessSucceeded", NS) is not None
+    assert output_by_id(stored, "literal").find("wps:Data/wps:LiteralData", NS).text == "stored"
+
+
+def test_status_without_store_is_invalid(client: TestClient) -> None:
+    form = (
+        '<wps:ResponseForm><wps:ResponseDocument status="true">'
+        "<wps:Output><ows:Identifier>literal</ows:Identifier></wps:Output>"
+        "</wps:ResponseDocument></wps:ResponseForm>"
+    )
+    response = client.post("/wps", content=execute_xml(literal_input("literal", "x"), form))
+    assert_exception(response, "InvalidParameterValue", 400, "status")

@@ -1,4 +1,5 @@
-"""WPS 1.0.0 GetCapabilities, DescribeProcess and the protocol's exception codes, KVP and XML."""
+"""WPS 1.0.0 GetCapabilities, DescribeProcess, Execute request checks and the protocol's exception
+codes, KVP and XML."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from tests.support.catalogue import CATALOGUE
 from tests.support.ows import NS, assert_exception, xml
+from tests.support.wps_v100_requests import execute_xml, literal_input
 
 WPS_NS = 'xmlns:wps="http://www.opengis.net/wps/1.0.0" xmlns:ows="http://www.opengis.net/ows/1.1"'
 
@@ -139,3 +141,57 @@ def test_malformed_xml(client: TestClient) -> None:
     response = client.post("/wps", content=b"<wps:Execute")
     assert_exception(response, "InvalidParameterValue", 400)
     assert "Traceback" not in response.text
+
+
+def test_missing_required_input(client: TestClient) -> None:
+    response = client.post("/wps", content=execute_xml(""))
+    assert_exception(response, "MissingParameterValue", 400, "literal")
+
+
+def test_unknown_input(client: TestClient) -> None:
+    inputs = literal_input("literal", "x") + literal_input("bogus", "1")
+    assert_exception(client.post("/wps", content=execute_xml(inputs)), "InvalidParameterValue", 400, "bogus")
+
+
+def test_too_many_occurrences(client: TestClient) -> None:
+    inputs = literal_input("literal", "x") + literal_input("literal", "y")
+    response = client.post("/wps", content=execute_xml(inputs))
+    assert_exception(response, "InvalidParameterValue", 400, "literal")
+
+
+def test_wrong_data_kind(client: TestClient) -> None:
+    inputs = literal_input("literal", "x") + literal_input("bbox", "1")
+    assert_exception(client.post("/wps", content=execute_xml(inputs)), "InvalidParameterValue", 400, "bbox")
+
+
+def test_unsupported_mime_type(client: TestClient) -> None:
+    inputs = literal_input("literal", "x") + (
+        "<wps:Input><ows:Identifier>complex</ows:Identifier><wps:Data>"
+        '<wps:ComplexData mimeType="video/mp4">abc</wps:ComplexData></wps:Data></wps:Input>'
+    )
+    response = client.post("/wps", content=execute_xml(inputs))
+    assert_exception(response, "InvalidParameterValue", 400, "complex")
+
+
+def test_unknown_output(client: TestClient) -> None:
+    form = (
+        "<wps:ResponseForm><wps:ResponseDocument><wps:Output><ows:Identifier>nope</ows:Identifier>"
+        "</wps:Output></wps:ResponseDocument></wps:ResponseForm>"
+    )
+    response = client.post("/wps", content=execute_xml(literal_input("literal", "x"), form))
+    assert_exception(response, "InvalidParameterValue", 400, "nope")
+
+
+def test_unknown_process(client: TestClient) -> None:
+    response = client.post("/wps", content=execute_xml("", identifier="nope"))
+    assert_exception(response, "InvalidParameterValue", 400, "nope")
+
+
+def test_invalid_base64(client: TestClient) -> None:
+    inputs = literal_input("literal", "x") + (
+        "<wps:Input><ows:Identifier>complex</ows:Identifier><wps:Data>"
+        '<wps:ComplexData mimeType="application/octet-stream" encoding="base64">***</wps:ComplexData>'
+        "</wps:Data></wps:Input>"
+    )
+    response = client.post("/wps", content=execute_xml(inputs))
+    assert_exception(response, "InvalidParameterValue", 400, "complex")
