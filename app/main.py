@@ -13,8 +13,9 @@ from fastapi.concurrency import run_in_threadpool
 
 from app.algorithms.registry import Registry, default_registry
 from app.api import health, jobs, landing, metrics, outputs, processes, wps
+from app.api.dispatch import Exchange
 from app.api.errors import install_error_handler
-from app.api.metrics import Metrics, install_metrics
+from app.api.metrics import Metrics, MetricsMiddleware
 from app.api.openapi import install_openapi
 from app.jobs.engine import JobEngine
 from app.jobs.store import JobStore
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         engine = JobEngine(settings, JobStore(settings.data_dir / "jobs.sqlite"))
         engine.recover()
         app.state.service = WpsService(settings=settings, registry=registry, engine=engine)
+        app.state.exchange = Exchange(app.state.service)
         sweeper = asyncio.create_task(_sweep_forever(engine, settings))
         try:
             yield
@@ -70,7 +72,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         app.include_router(module.router)
     install_error_handler(app, default=app.state.ogcapi_codec)
     install_openapi(app, OPENAPI_TAGS)
-    install_metrics(app, app.state.metrics)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app
 
 

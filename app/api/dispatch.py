@@ -2,31 +2,42 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
+from app.api.documents import RenderedDocuments
 from app.model.codec import Codec, Operation
 from app.model.replies import Reply
 from app.model.requests import DescribeProcessRequest, ExecuteRequest, GetCapabilitiesRequest
 from app.service.operations import WpsService
 
 
-def answer(codec: Codec[Any], message: Any, service: WpsService) -> Reply:
-    """The reply to a request: decoded by ``codec``, run by the service, encoded by the same codec."""
-    return perform(codec, codec.decode(message, service.process), service)
+@dataclass(frozen=True)
+class Exchange:
+    """The service and the discovery documents already rendered, as every route uses them."""
 
+    service: WpsService
+    documents: RenderedDocuments = field(default_factory=RenderedDocuments)
 
-def perform(codec: Codec[Any], operation: Operation, service: WpsService) -> Reply:
-    """Call the service operation a decoded request names and encode its outcome."""
-    if isinstance(operation, GetCapabilitiesRequest):
-        return codec.capabilities(service.offering(operation))
-    if isinstance(operation, DescribeProcessRequest):
-        return codec.descriptions(service.describe(operation))
-    if isinstance(operation, ExecuteRequest):
-        if operation.response.mode == "sync":
-            return codec.result(service.execute(operation))
-        return codec.accepted(service.submit(operation))
-    if operation.operation == "result":
-        return codec.result(service.result(operation.job_id))
-    if operation.operation == "dismiss":
-        return codec.status(service.dismiss(operation.job_id))
-    return codec.status(service.status(operation.job_id))
+    def answer(self, codec: Codec[Any], message: Any) -> Reply:
+        """The reply to a request: decoded by ``codec``, run by the service, encoded by the same codec."""
+        return self.perform(codec, codec.decode(message, self.service.process))
+
+    def perform(self, codec: Codec[Any], operation: Operation) -> Reply:
+        """Call the service operation a decoded request names and encode its outcome."""
+        service = self.service
+        if isinstance(operation, GetCapabilitiesRequest):
+            request = operation
+            return self.documents.reply(codec, request, lambda: codec.capabilities(service.offering(request)))
+        if isinstance(operation, DescribeProcessRequest):
+            asked = operation
+            return self.documents.reply(codec, asked, lambda: codec.descriptions(service.describe(asked)))
+        if isinstance(operation, ExecuteRequest):
+            if operation.response.mode == "sync":
+                return codec.result(service.execute(operation))
+            return codec.accepted(service.submit(operation))
+        if operation.operation == "result":
+            return codec.result(service.result(operation.job_id))
+        if operation.operation == "dismiss":
+            return codec.status(service.dismiss(operation.job_id))
+        return codec.status(service.status(operation.job_id))

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from app.api.deps import OgcApi, Service, addressed_as_resource
-from app.api.dispatch import answer
+from app.api.deps import Exchanger, OgcApi, Service, addressed_as_resource
 from app.api.negotiation import negotiate
 from app.api.openapi import problem_responses
 from app.api.replies import send
@@ -36,6 +35,7 @@ JobID = Annotated[str, Path(alias="jobID", description="A job identifier (32 hex
     operation_id="getJobs",
 )
 def list_jobs(
+    request: Request,
     service: Service,
     codec: OgcApi,
     limit: Annotated[int, Query(ge=1, le=1000, description="Jobs per page")] = 10,
@@ -51,7 +51,7 @@ def list_jobs(
     """A page of jobs, with ``next``/``prev`` links."""
     kinds = None if types is None else tuple(types)
     call = JobListCall(limit, offset, tuple(status or ()), tuple(process_ids or ()), kinds)
-    return send(codec.job_list(service.list_jobs(codec.job_query(call)), call))
+    return send(codec.job_list(service.list_jobs(codec.job_query(call)), call), request)
 
 
 @router.get(
@@ -62,9 +62,9 @@ def list_jobs(
     dependencies=[Depends(negotiate)],
     operation_id="getStatus",
 )
-def job_status(job_id: JobID, service: Service, codec: OgcApi) -> Response:
+def job_status(request: Request, job_id: JobID, exchange: Exchanger, codec: OgcApi) -> Response:
     """State, progress and timestamps of a job, with a link to its results once it succeeded."""
-    return send(answer(codec, JobCall(job_id, "status"), service))
+    return send(exchange.answer(codec, JobCall(job_id, "status")), request)
 
 
 @router.delete(
@@ -74,9 +74,9 @@ def job_status(job_id: JobID, service: Service, codec: OgcApi) -> Response:
     responses=problem_responses(404),
     operation_id="dismiss",
 )
-def dismiss_job(job_id: JobID, service: Service, codec: OgcApi) -> Response:
+def dismiss_job(request: Request, job_id: JobID, exchange: Exchanger, codec: OgcApi) -> Response:
     """Stop the job if it runs, delete its results; the job is gone afterwards (404)."""
-    return send(answer(codec, JobCall(job_id, "dismiss"), service))
+    return send(exchange.answer(codec, JobCall(job_id, "dismiss")), request)
 
 
 @router.get(
@@ -99,6 +99,6 @@ def dismiss_job(job_id: JobID, service: Service, codec: OgcApi) -> Response:
     },
     operation_id="getResult",
 )
-def job_results(job_id: JobID, service: Service, codec: OgcApi) -> Response:
+def job_results(request: Request, job_id: JobID, exchange: Exchanger, codec: OgcApi) -> Response:
     """A succeeded job's results; 404 ``result-not-ready`` before, the job's own exception if it failed."""
-    return send(answer(codec, JobCall(job_id, "result"), service))
+    return send(exchange.answer(codec, JobCall(job_id, "result")), request)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -15,6 +14,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.deps import Service
 from app.api.routing import ServiceRoute
@@ -46,24 +46,39 @@ class Metrics:
             "wps_jobs_active", "Jobs running or queued in this process", registry=self.registry
         )
 
-    def observe(self, request: Request, status: int, seconds: float) -> None:
+    def observe(self, scope: Scope, status: int, seconds: float) -> None:
         """Count one answered request under its route template (never the raw path)."""
-        route = request.scope.get("route")
-        template = getattr(route, "path", "unmatched")
-        self.requests.labels(request.method, template, f"{status // 100}xx").inc()
-        self.latency.labels(request.method, template).observe(seconds)
+        template = getattr(scope.get("route"), "path", "unmatched")
+        method = scope.get("method", "")
+        self.requests.labels(method, template, f"{status // 100}xx").inc()
+        self.latency.labels(method, template).observe(seconds)
 
 
-def install_metrics(app: Callable[..., object], metrics: Metrics) -> None:
-    """Time every request (an HTTP middleware on the FastAPI app)."""
+class MetricsMiddleware:
+    """Times every HTTP request (a plain ASGI middleware: no per-request task or stream)."""
 
-    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; count it with the status it was answered with."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
-        response = await call_next(request)
-        metrics.observe(request, response.status_code, time.perf_counter() - started)
-        return response
+        status = 500
 
-    app.middleware("http")(measure)  # type: ignore[attr-defined]
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            self.metrics.observe(scope, status, time.perf_counter() - started)
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

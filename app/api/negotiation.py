@@ -12,7 +12,7 @@ JSON = "application/json"
 _JSON_RANGES = frozenset({JSON, "application/*", "*/*", "application/problem+json"})
 
 
-def negotiate(
+async def negotiate(
     request: Request,
     f: Annotated[
         str | None,

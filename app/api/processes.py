@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
 
-from app.api.deps import OgcApi, Service, addressed_as_resource
-from app.api.dispatch import answer
+from app.api.deps import Exchanger, OgcApi, addressed_as_resource
 from app.api.examples import EXECUTE_EXAMPLES
 from app.api.negotiation import negotiate
 from app.api.openapi import problem_responses
@@ -41,13 +40,14 @@ ProcessID = Annotated[
     operation_id="getProcesses",
 )
 def list_processes(
-    service: Service,
+    request: Request,
+    exchange: Exchanger,
     codec: OgcApi,
     limit: Annotated[int, Query(ge=1, le=1000, description="Processes per page")] = 100,
     offset: Annotated[int, Query(ge=0, description="Processes to skip (see the `next` link)")] = 0,
 ) -> Response:
     """Summaries of the processes, with links to their descriptions."""
-    return send(answer(codec, ProcessListCall(limit=limit, offset=offset), service))
+    return send(exchange.answer(codec, ProcessListCall(limit=limit, offset=offset)), request)
 
 
 @router.get(
@@ -58,9 +58,9 @@ def list_processes(
     dependencies=[Depends(negotiate)],
     operation_id="getProcessDescription",
 )
-def describe_process(process_id: ProcessID, service: Service, codec: OgcApi) -> Response:
+def describe_process(request: Request, process_id: ProcessID, exchange: Exchanger, codec: OgcApi) -> Response:
     """Inputs and outputs with the JSON Schema of their values, derived from the process declaration."""
-    return send(answer(codec, ProcessCall(process_id), service))
+    return send(exchange.answer(codec, ProcessCall(process_id)), request)
 
 
 _EXECUTE_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -94,9 +94,10 @@ _EXECUTE_RESPONSES: dict[int | str, dict[str, Any]] = {
     operation_id="execute",
 )
 def execute(
+    request: Request,
     process_id: ProcessID,
     body: Annotated[Execute, Body(openapi_examples=EXECUTE_EXAMPLES)],  # type: ignore[arg-type]
-    service: Service,
+    exchange: Exchanger,
     codec: OgcApi,
     prefer: Annotated[
         str | None,
@@ -108,4 +109,4 @@ def execute(
     ] = None,
 ) -> Response:
     """Run a process with the inputs given; the job is visible under `/jobs` (and through WPS)."""
-    return send(answer(codec, ExecuteCall(process_id, body, prefer), service))
+    return send(exchange.answer(codec, ExecuteCall(process_id, body, prefer)), request)

@@ -12,8 +12,7 @@ from fastapi.responses import Response
 
 from app.api import wps_docs
 from app.api.body import read_capped_body
-from app.api.deps import Service, WpsDep
-from app.api.dispatch import answer
+from app.api.deps import Exchanger, WpsDep
 from app.api.replies import send
 from app.api.routing import ServiceRoute
 from app.wps_xml.v100.codec import VERSION as STATUS_LOCATION_VERSION
@@ -29,13 +28,13 @@ router = APIRouter(route_class=ServiceRoute, tags=["WPS"])
     responses=wps_docs.KVP_RESPONSES,
     openapi_extra=wps_docs.KVP_OPENAPI,
 )
-def wps_get(request: Request, service: Service, codecs: WpsDep) -> Response:
+def wps_get(request: Request, exchange: Exchanger, codecs: WpsDep) -> Response:
     """GetCapabilities, DescribeProcess, Execute (1.0.0), GetStatus, GetResult, Dismiss (2.0.0)."""
     pairs = request.query_params.multi_items()
     request.state.codec = codecs.hint(pairs)
     message = codecs.read_kvp(pairs)
     request.state.codec = codec = codecs[message.version]
-    return send(answer(codec, message, service))
+    return send(exchange.answer(codec, message), request)
 
 
 @router.post(
@@ -45,13 +44,13 @@ def wps_get(request: Request, service: Service, codecs: WpsDep) -> Response:
     responses=wps_docs.XML_RESPONSES,
     openapi_extra=wps_docs.XML_OPENAPI,
 )
-async def wps_post(request: Request, service: Service, codecs: WpsDep) -> Response:
+async def wps_post(request: Request, exchange: Exchanger, codecs: WpsDep) -> Response:
     """Any WPS 1.0.0 or 2.0.0 XML request, read under the body size cap."""
     request.state.codec = codecs.default
-    body = await read_capped_body(request, service.settings.max_request_bytes)
+    body = await read_capped_body(request, exchange.service.settings.max_request_bytes)
     message = await run_in_threadpool(codecs.read_xml, body)
     request.state.codec = codec = codecs[message.version]
-    return send(await run_in_threadpool(answer, codec, message, service))
+    return send(await run_in_threadpool(exchange.answer, codec, message), request)
 
 
 @router.get(
@@ -60,8 +59,8 @@ async def wps_post(request: Request, service: Service, codecs: WpsDep) -> Respon
     response_class=wps_docs.XMLResponse,
     responses=wps_docs.STATUS_RESPONSES,
 )
-def wps_status(request: Request, job_id: str, service: Service, codecs: WpsDep) -> Response:
+def wps_status(request: Request, job_id: str, exchange: Exchanger, codecs: WpsDep) -> Response:
     """The ExecuteResponse of a job, rendered from its record at each request (404 when unknown)."""
     request.state.codec = codec = codecs[STATUS_LOCATION_VERSION]
     request.state.resource = True
-    return send(codec.status(service.status(job_id)))
+    return send(codec.status(exchange.service.status(job_id)))
