@@ -1,4 +1,4 @@
-"""OWSLib, unmodified, against the real service over HTTP (uvicorn on 127.0.0.1)."""
+"""OWSLib's WPS 1.0.0 client, unmodified, against the real service over HTTP (uvicorn on 127.0.0.1)."""
 
 from __future__ import annotations
 
