@@ -1,4 +1,5 @@
-"""The default registry's catalogue (what capabilities documents must list), and registries extended for a test."""
+"""The default registry's catalogue, in order (what capabilities documents must list), and registries
+extended with test processes."""
 
 from __future__ import annotations
 

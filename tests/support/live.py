@@ -1,4 +1,4 @@
-"""The app served over real HTTP by uvicorn in a thread, for clients that need a socket (OWSLib, schemathesis).
+"""The app served over real HTTP by uvicorn in a thread, for clients that need a socket (OWSLib, ...).
 
 The ``live_server`` fixtures of the conftest files wrap the app in the schema checkers and serve it here.
 """
