@@ -1,4 +1,4 @@
-"""Assertions on OWS ExceptionReports and WPS documents, shared by the protocol tests."""
+"""XML answers of /wps: parsed, ExceptionReports asserted (OWS 1.1 and 2.0), ExecuteResponse outputs found."""
 
 from __future__ import annotations
 
