@@ -96,7 +96,7 @@ _EXECUTE_RESPONSES: dict[int | str, dict[str, Any]] = {
 def execute(
     request: Request,
     process_id: ProcessID,
-    body: Annotated[Execute, Body(openapi_examples=EXECUTE_EXAMPLES)],  # type: ignore[arg-type]
+    body: Annotated[Execute, Body(openapi_examples=EXECUTE_EXAMPLES)],
     exchange: Exchanger,
     codec: OgcApi,
     prefer: Annotated[

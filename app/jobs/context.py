@@ -40,11 +40,11 @@ class JobContext:
         return {"callbacks": [JobCallback(self)._callback]}
 
 
-class JobCallback(Callback):  # type: ignore[misc]
+class JobCallback(Callback):
     """Reports the share of finished tasks and stops scheduling tasks of a dismissed job."""
 
     def __init__(self, context: JobContext) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # dask's Callback is untyped
         self.context = context
         self.total = 0
         self.done = 0

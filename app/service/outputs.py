@@ -58,7 +58,8 @@ def deliver_outputs(
                 files[output.identifier] = ComplexResult(format=fmt, path=path)
             elif _is_lazy(value):
                 lazy[output.identifier] = value.data if isinstance(value, xr.DataArray) else value
-        computed = dict(zip(lazy, dask.compute(*lazy.values(), **context.compute_kwargs()), strict=True))
+        results = dask.base.compute(*lazy.values(), **context.compute_kwargs())  # type: ignore[no-untyped-call]
+        computed = dict(zip(lazy, results, strict=True))
     delivered = []
     for output in wanted:
         parameter = _parameter(description, output.identifier)
@@ -97,7 +98,7 @@ def _is_raster(value: object) -> bool:
 def _is_lazy(value: object) -> bool:
     """A dask collection (a reduction, a ``dask.delayed``) or an xarray object holding one."""
     data = value.data if isinstance(value, xr.DataArray) else value
-    return dask.is_dask_collection(data)
+    return bool(dask.base.is_dask_collection(data))
 
 
 def _to_result(value: object, parameter: ParameterDescription, wanted: OutputRequest) -> OutputResult:

@@ -51,4 +51,5 @@ def exception_report_element(
 def exception_report(error: WpsError, version: str = "1.0.0", language: str = "en-US") -> bytes:
     """An ``ows:ExceptionReport`` document (UTF-8, with XML declaration) for one error."""
     element = exception_report_element(error, version, language)
-    return etree.tostring(element, xml_declaration=True, encoding="UTF-8")
+    document: bytes = etree.tostring(element, xml_declaration=True, encoding="UTF-8")
+    return document

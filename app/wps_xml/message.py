@@ -36,7 +36,7 @@ class WpsMessage:
     def operation(self) -> str:
         """The operation's name as the client wrote it ("" when it names none)."""
         if self.root is not None:
-            return etree.QName(self.root).localname
+            return str(etree.QName(self.root).localname)
         return (self.kvp.get("request") or "").strip() if self.kvp is not None else ""
 
     @property

@@ -49,7 +49,8 @@ FALLBACK_CRS = "EPSG:4326"
 
 def serialize(root: Element) -> bytes:
     """A response document: UTF-8 with an XML declaration."""
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    document: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return document
 
 
 def xs_double(value: float, data_type: str = "double") -> str:
@@ -85,7 +86,8 @@ def inline_payload(element: etree._Element) -> bytes:
     """The content of an inline element: its first child element serialized, else its text."""
     children = [child for child in element if isinstance(child.tag, str)]
     if children:
-        return etree.tostring(children[0], encoding="utf-8")
+        serialized: bytes = etree.tostring(children[0], encoding="utf-8")
+        return serialized
     return (element.text or "").encode("utf-8")
 
 

@@ -117,7 +117,7 @@ def local_path(url: str) -> Path | None:
     return catalog().lookup(url)
 
 
-class OfflineResolver(etree.Resolver):
+class OfflineResolver(etree.Resolver):  # type: ignore[misc]  # lxml is untyped
     """Resolves schema imports to the bundled files; refuses any other remote location."""
 
     def resolve(self, system_url: str | None, public_id: str | None, context: object) -> object:

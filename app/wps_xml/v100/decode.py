@@ -285,7 +285,7 @@ def _require_attr(element: etree._Element, name: str) -> str:
     value = element.get(name)
     if not value:
         raise MissingParameterValue(f"attribute {name!r} is required", locator=name)
-    return value
+    return str(value)
 
 
 def _text(element: etree._Element) -> str:

@@ -262,7 +262,7 @@ def _require_attr(element: etree._Element, name: str) -> str:
     value = element.get(name)
     if value is None or not value.strip():
         raise MissingParameterValue(f"attribute {name!r} is required", locator=name)
-    return value.strip()
+    return str(value).strip()
 
 
 def _first_child(element: etree._Element) -> etree._Element | None:
