@@ -49,7 +49,9 @@ def wrk(url: str, seconds: int, connections: int, headers: dict[str, str] | None
 
 def main(argv: list[str] | None = None) -> int:
     """Run every request ``-n`` rounds (interleaved); print medians and ratios to the baseline."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("-n", "--rounds", type=int, default=3, help="rounds of every request (default 3)")
     parser.add_argument("-d", "--seconds", type=int, default=10, help="seconds per measurement (default 10)")
     parser.add_argument("-c", "--connections", type=int, default=1, help="keep-alive connections (default 1)")

@@ -52,7 +52,8 @@ def round_half_away(values: np.ndarray) -> np.ndarray:
     """Round to the nearest integer, halves away from zero (2.5 -> 3, -2.5 -> -3)."""
     truncated = np.trunc(values)
     halves = np.abs(values - truncated) == 0.5
-    return np.where(halves, truncated + np.sign(values), np.rint(values))
+    rounded: np.ndarray = np.where(halves, truncated + np.sign(values), np.rint(values))
+    return rounded
 
 
 def cast_result(values: np.ndarray, invalid: np.ndarray, dtype: str) -> np.ndarray:

@@ -79,7 +79,7 @@ def magnitude(change_: xr.DataArray, method: Method) -> xr.DataArray:
 def change_mask(change_: xr.DataArray, method: Method, threshold: float) -> xr.DataArray:
     """uint8 mask: 1 where the magnitude exceeds ``threshold``, 0 where not, 255 where NaN."""
     size = magnitude(change_, method)
-    mask = xr.where(size > threshold, np.uint8(1), np.uint8(0)).astype(np.uint8)
+    mask = (size > threshold).astype(np.uint8)
     mask = mask.where(~np.isnan(change_), np.uint8(MASK_NODATA)).astype(np.uint8)
     return Grid.of(change_).with_nodata(MASK_NODATA).stamp(mask)
 

@@ -66,7 +66,8 @@ def bbox_window(data: xr.DataArray, bbox: BoundingBoxValue) -> rasterio.windows.
 
 def clip_bbox(data: xr.DataArray, bbox: BoundingBoxValue) -> xr.DataArray:
     """The pixels of ``data`` whose area meets ``bbox``; dtype, nodata and CRS kept (lazy)."""
-    return data.rio.isel_window(bbox_window(data, bbox))
+    clipped: xr.DataArray = data.rio.isel_window(bbox_window(data, bbox))
+    return clipped
 
 
 def clip_geometry(

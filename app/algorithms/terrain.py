@@ -100,13 +100,14 @@ def _slope(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Degrees from the horizontal (computed in place of ``p``)."""
     value = np.multiply(p, p, out=p)
     value += q * q
-    return np.degrees(np.arctan(np.sqrt(value, out=value), out=value), out=value)
+    degrees: np.ndarray = np.degrees(np.arctan(np.sqrt(value, out=value), out=value), out=value)
+    return degrees
 
 
 def _aspect(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     """Downhill direction, degrees clockwise from north in [0, 360); NaN where flat."""
     flat = (p == 0) & (q == 0)
-    value = np.degrees(np.arctan2(np.negative(p, out=p), np.negative(q, out=q)), out=p)
+    value: np.ndarray = np.degrees(np.arctan2(np.negative(p, out=p), np.negative(q, out=q)), out=p)
     np.mod(value, 360.0, out=value)
     value[value >= 360.0] = 0.0  # -tiny mod 360 rounds up to 360
     value[flat] = np.nan
@@ -120,7 +121,7 @@ def _shade(p: np.ndarray, q: np.ndarray, azimuth: float, altitude: float) -> np.
     norm += q * q
     norm += 1.0
     np.sqrt(norm, out=norm)
-    lit = np.multiply(p, -math.sin(az) * math.cos(alt), out=p)
+    lit: np.ndarray = np.multiply(p, -math.sin(az) * math.cos(alt), out=p)
     lit -= q * (math.cos(az) * math.cos(alt))
     lit += math.sin(alt)
     lit /= norm

@@ -149,13 +149,15 @@ def _piece(array: da.Array, base: Piece, rows: tuple[int, int], cols: tuple[int,
     shape = (base.bands, *chunk.shape)
     window = source_window(base.source, base.target, rows, cols, margin=_margin(base))
     if window is None:
-        return da.full(shape, chunk.nodata, dtype=array.dtype, chunks=shape)
+        filled: da.Array = da.full(shape, chunk.nodata, dtype=array.dtype, chunks=shape)
+        return filled
     (r0, r1), (c0, c1) = window
     piece = replace(base, source=base.source.crop((r0, r1), (c0, c1)), target=chunk)
     window_array = array[:, r0:r1, c0:c1]
     whole = window_array.rechunk(window_array.shape)  # one block: the window, sliced from its chunks
     meta = np.empty((0, 0, 0), array.dtype)
-    return whole.map_blocks(warp_piece, piece=piece, chunks=shape, dtype=array.dtype, meta=meta)
+    warped: da.Array = whole.map_blocks(warp_piece, piece=piece, chunks=shape, dtype=array.dtype, meta=meta)
+    return warped
 
 
 def warp_piece(source: np.ndarray, piece: Piece) -> np.ndarray:

@@ -18,12 +18,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Annotated, Any, Literal, get_args
 
-import dask
 import dask.array as da
 import numpy as np
 import xarray as xr
 from affine import Affine
-from dask.delayed import Delayed
+from dask.delayed import Delayed, delayed
 from pydantic import Field
 from rasterio.features import geometry_mask
 from shapely.geometry import mapping
@@ -202,13 +201,14 @@ def zonal_partials(band: xr.DataArray, zones: Sequence[BaseGeometry], with_media
     blocks = array.to_delayed()
     settings = (tuple(grid.transform)[:6], grid.nodata, limit if with_median else None)
     parts = [
-        dask.delayed(_block_partials)(blocks[i, j], (int(edges[0][i]), int(edges[1][j])), found, settings)
+        delayed(_block_partials)(blocks[i, j], (int(edges[0][i]), int(edges[1][j])), found, settings)
         for (i, j), found in jobs.items()
     ]
     while len(parts) > 1:
         groups = [parts[k : k + MERGE_FANIN] for k in range(0, len(parts), MERGE_FANIN)]
-        parts = [dask.delayed(_merge_maps)(group, limit) for group in groups]
-    return parts[0] if parts else dask.delayed(dict)()
+        parts = [delayed(_merge_maps)(group, limit) for group in groups]
+    merged: Delayed = parts[0] if parts else delayed(dict)()
+    return merged
 
 
 def _blocks_between(
@@ -345,4 +345,4 @@ class ZonalStatistics(Process):
         partials = zonal_partials(band, located.geometries, with_median="median" in wanted)
         original = inputs.zones if inputs.zones.crs is not None else replace(inputs.zones, crs=located.crs)
         lonlat = to_crs(original, CRS84, locator="zones")
-        return {"statistics": dask.delayed(feature_collection)(lonlat, partials, wanted)}
+        return {"statistics": delayed(feature_collection)(lonlat, partials, wanted)}

@@ -90,7 +90,7 @@ def _partial_clear_cache() -> Callable[[bytes], None] | None:
         return None
     function.argtypes = [ctypes.c_char_p]
     function.restype = None
-    return function  # type: ignore[no-any-return]
+    return function
 
 
 def _rasterio_libgdal() -> str | None:

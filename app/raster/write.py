@@ -20,8 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import dask
 import dask.array as da
+import dask.base
 import numpy as np
 import rasterio
 import rasterio.windows
@@ -45,7 +45,7 @@ def write_geotiff(data: xr.DataArray, path: Path, compute_kwargs: Mapping[str, A
     ``compute_kwargs`` go to the scheduler (a job's progress/cancellation callbacks).
     """
     with geotiff_store(data, path) as store:
-        dask.compute(store, **(compute_kwargs or {}))
+        dask.base.compute(store, **(compute_kwargs or {}))
 
 
 @contextmanager
@@ -59,9 +59,9 @@ def geotiff_store(data: xr.DataArray, path: Path) -> Iterator[Delayed]:
     cube = _as_cube(data)
     array = _dask_array(cube)
     profile = geotiff_profile(cube, array.dtype)
-    array = _align_chunks(array, int(profile["blockysize"]), int(profile["blockxsize"]))  # type: ignore[call-overload]
+    array = _align_chunks(array, int(profile["blockysize"]), int(profile["blockxsize"]))
     try:
-        with rasterio.open(path, "w", **profile) as dst:  # type: ignore[arg-type]
+        with rasterio.open(path, "w", **profile) as dst:
             target = _WindowTarget(dst)
             yield da.store(array, target, lock=threading.Lock(), compute=False)  # type: ignore[arg-type]
     except BaseException as exc:
@@ -71,7 +71,7 @@ def geotiff_store(data: xr.DataArray, path: Path) -> Iterator[Delayed]:
         raise
 
 
-def geotiff_profile(cube: xr.DataArray, dtype: np.dtype) -> dict[str, object]:
+def geotiff_profile(cube: xr.DataArray, dtype: np.dtype) -> dict[str, Any]:
     """The creation options of the output file for a (band, y, x) array."""
     count, height, width = cube.shape
     nodata = cube.rio.nodata
