@@ -66,11 +66,11 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app = FastAPI(title=settings.service_title, version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.wps_codecs = WpsCodecs(settings)
-    app.state.ogcapi_codec = OgcApiCodec(settings)
+    app.state.ogcapi_codec = ogcapi_codec = OgcApiCodec(settings)
     app.state.metrics = Metrics()
     for module in (landing, processes, jobs, wps, outputs, health, metrics):
         app.include_router(module.router)
-    install_error_handler(app, default=app.state.ogcapi_codec)
+    install_error_handler(app, default=ogcapi_codec)  # where no route chose a face: problem+json
     install_openapi(app, OPENAPI_TAGS)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app

@@ -7,15 +7,23 @@ is answered in).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Protocol
 
+from app.model.codec import Codec
 from app.settings import Settings
 from app.wps_xml.message import WpsMessage, read_kvp, read_xml, version_hint
 from app.wps_xml.v100.codec import Codec as V100Codec
 from app.wps_xml.v200.codec import Codec as V200Codec
 
-WpsCodec = V100Codec | V200Codec
-CODECS: Mapping[str, type[WpsCodec]] = {
+
+class WpsCodec(Codec[WpsMessage], Protocol):
+    """A WPS version's codec: the Codec interface, and the namespace of its XML requests."""
+
+    namespace: str
+
+
+CODECS: Mapping[str, Callable[[Settings], WpsCodec]] = {
     V100Codec.version: V100Codec,
     V200Codec.version: V200Codec,
 }
@@ -25,7 +33,7 @@ class WpsCodecs:
     """The codec of each WPS version for one service, and which one reads a request."""
 
     def __init__(self, settings: Settings) -> None:
-        self.by_version: dict[str, WpsCodec] = {version: codec(settings) for version, codec in CODECS.items()}
+        self.by_version = {version: codec(settings) for version, codec in CODECS.items()}
         self.offered = tuple(self.by_version)
         self.namespaces = {codec.namespace: version for version, codec in self.by_version.items()}
 

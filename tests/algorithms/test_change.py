@@ -12,7 +12,6 @@ import rasterio
 import rioxarray
 import xarray as xr
 from affine import Affine
-from rasterio.enums import Resampling
 
 from app.algorithms.base import describe
 from app.algorithms.change import ChangeDetection, ChangeInputs, change, change_mask, changed_fraction
@@ -20,41 +19,11 @@ from app.model.errors import InvalidParameterValue
 from app.raster.open import open_raster
 from tests.support.dask_guard import raise_if_dask_computes
 from tests.support.rasters import Raster, RasterFactory, RasterSpec, write_raster
+from tests.support.references import aligned_by_rasterio, as_float, numpy_change, numpy_fraction, numpy_mask
 
 METHODS = ("difference", "ratio", "normalized_difference")
 WIDTH, HEIGHT = 173, 119
 THRESHOLDS = {"difference": 40.0, "ratio": 0.3, "normalized_difference": 0.15}
-
-
-def as_float(raster: Raster) -> np.ndarray:
-    """Band 1 as float32, NaN where nodata."""
-    values = raster.data[0].astype(np.float32)
-    if raster.spec.nodata is not None:
-        values[raster.data[0] == raster.spec.nodata] = np.nan
-    return values
-
-
-def numpy_change(old: np.ndarray, new: np.ndarray, method: str) -> np.ndarray:
-    """The change in float32 numpy arithmetic; NaN where undefined."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if method == "difference":
-            return new - old
-        if method == "ratio":
-            return np.where(old != 0, new / old, np.float32(np.nan))
-        total = new + old
-        return np.where(total != 0, (new - old) / total, np.float32(np.nan))
-
-
-def numpy_mask(values: np.ndarray, method: str, threshold: float) -> np.ndarray:
-    size = np.abs(values.astype(np.float64) - (1.0 if method == "ratio" else 0.0))
-    mask = np.where(size > threshold, 1, 0).astype(np.uint8)
-    mask[np.isnan(values)] = 255
-    return mask
-
-
-def numpy_fraction(mask: np.ndarray) -> float:
-    valid = int((mask != 255).sum())
-    return int((mask == 1).sum()) / valid if valid else 0.0
 
 
 def opened(raster: Raster, chunks: int | dict[str, int] | None) -> xr.DataArray:
@@ -131,23 +100,6 @@ def misaligned(tmp_path: Path, crs: str, transform: Affine, width: int, height: 
         crs=crs, transform=transform, seed=5, blocksize=32,
     )  # fmt: skip
     return before, after
-
-
-def aligned_by_rasterio(after: Raster, before: Raster) -> np.ndarray:
-    """``after`` as float32 (NaN nodata), warped bilinearly onto ``before``'s grid in one call."""
-    out = np.full((before.spec.height, before.spec.width), np.nan, dtype=np.float32)
-    rasterio.warp.reproject(
-        as_float(after),
-        out,
-        src_transform=after.spec.transform,
-        src_crs=after.spec.crs,
-        src_nodata=np.nan,
-        dst_transform=before.spec.transform,
-        dst_crs=before.spec.crs,
-        dst_nodata=np.nan,
-        resampling=Resampling.bilinear,
-    )
-    return out
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from app.algorithms.registry import default_registry
+import pytest
+
+from app.algorithms.echo import Echo
+from app.algorithms.registry import Registry, default_registry
 
 CATALOGUE = {
     "echo": ({"literal", "complex", "bbox"}, {"literal", "complex", "bbox"}),
@@ -31,3 +34,8 @@ def test_catalogue_is_the_public_contract() -> None:
 def test_band_math_raster_occurs_several_times() -> None:
     raster = default_registry().describe("band_math").input("raster")
     assert raster is not None and raster.min_occurs == 1 and (raster.max_occurs or 2) > 1
+
+
+def test_registry_refuses_duplicates() -> None:
+    with pytest.raises(ValueError, match="already registered"):
+        Registry().register(Echo).register(Echo)

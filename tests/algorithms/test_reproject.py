@@ -38,28 +38,11 @@ from app.raster.open import open_raster
 from app.raster.write import write_geotiff
 from tests.support.dask_guard import raise_if_dask_computes
 from tests.support.rasters import Raster, RasterFactory
+from tests.support.references import whole_array_warp
 
 NON_SQUARE = Affine(10.0, 0.0, 500000.0, 0.0, -7.5, 5600000.0)
 EAST_OF_MERIDIAN = Affine(60.0, 0.0, 700000.0, 0.0, -60.0, 5600000.0)  # grid turned ~2 degrees
 WGS84 = CRS.from_epsg(4326)
-
-
-def whole_array_warp(raster: Raster, grid: Grid, method: str, nodata: float | None = None) -> np.ndarray:
-    """rasterio.warp.reproject of the whole (band, y, x) array in memory, GDAL defaults."""
-    fill = raster.spec.nodata if nodata is None else nodata
-    out = np.full((raster.spec.count, grid.height, grid.width), fill, dtype=raster.spec.dtype)
-    rasterio.warp.reproject(
-        raster.data,
-        out,
-        src_transform=raster.spec.transform,
-        src_crs=raster.spec.crs,
-        src_nodata=raster.spec.nodata,
-        dst_transform=grid.transform,
-        dst_crs=grid.crs,
-        dst_nodata=fill,
-        resampling=Resampling[method],
-    )
-    return out
 
 
 def opened(raster: Raster, chunks: dict[str, int] | None = None) -> xr.DataArray:

@@ -20,6 +20,7 @@ from app.algorithms.terrain import Terrain, TerrainInputs, terrain
 from app.raster.open import open_raster
 from tests.support.dask_guard import raise_if_dask_computes
 from tests.support.rasters import RasterFactory, RasterSpec, write_raster
+from tests.support.references import esri_reference, hilly
 
 PRODUCTS = ("slope", "aspect", "hillshade")
 SQUARE = Affine(10.0, 0.0, 500000.0, 0.0, -10.0, 5600000.0)
@@ -37,62 +38,6 @@ def dem_array(
     }
     data = xr.DataArray(z, dims=("y", "x"), coords=coords).rio.write_crs(crs).rio.write_transform(transform)
     return data if nodata is None else data.rio.write_nodata(nodata, encoded=False)
-
-
-def hilly(rows: int, cols: int, seed: int = 0) -> np.ndarray:
-    """A smooth surface with noise and a tilt: every aspect and slope occurs."""
-    y, x = np.mgrid[0:rows, 0:cols].astype(np.float64)
-    noise = np.random.default_rng(seed).normal(0.0, 2.0, (rows, cols))
-    return (40 * np.sin(x / 7.0) * np.cos(y / 11.0) + 0.8 * x - 0.3 * y + noise + 500).astype(np.float32)
-
-
-def esri_reference(
-    z: np.ndarray,
-    x_size: np.ndarray,
-    y_size: np.ndarray,
-    product: str,
-    z_factor: float = 1.0,
-    azimuth: float = 315.0,
-    altitude: float = 45.0,
-) -> np.ndarray:
-    """Per-pixel loops with ESRI's published slope/aspect/hillshade formulas (north-up rasters).
-
-    ``x_size``/``y_size`` are the positive pixel sizes of each row. Edge and nodata-adjacent
-    pixels are NaN; flat pixels have NaN aspect.
-    """
-    rows, cols = z.shape
-    out = np.full((rows, cols), np.nan)
-    for r in range(1, rows - 1):
-        for c in range(1, cols - 1):
-            w = z[r - 1 : r + 2, c - 1 : c + 2].astype(np.float64) * z_factor
-            if np.isnan(w).any():
-                continue
-            dzdx = ((w[0, 2] + 2 * w[1, 2] + w[2, 2]) - (w[0, 0] + 2 * w[1, 0] + w[2, 0])) / (8 * x_size[r])
-            dzdy = ((w[2, 0] + 2 * w[2, 1] + w[2, 2]) - (w[0, 0] + 2 * w[0, 1] + w[0, 2])) / (8 * y_size[r])
-            out[r, c] = _esri_value(dzdx, dzdy, product, azimuth, altitude)
-    return out
-
-
-def _esri_value(dzdx: float, dzdy: float, product: str, azimuth: float, altitude: float) -> float:
-    slope_rad = math.atan(math.hypot(dzdx, dzdy))
-    if product == "slope":
-        return math.degrees(slope_rad)
-    if product == "aspect":
-        if dzdx == 0 and dzdy == 0:
-            return math.nan
-        aspect = math.degrees(math.atan2(dzdy, -dzdx))
-        cell = 90.0 - aspect if aspect <= 90.0 else 360.0 - aspect + 90.0
-        return cell % 360.0
-    if dzdx != 0:
-        aspect_rad = math.atan2(dzdy, -dzdx) % (2 * math.pi)
-    else:
-        aspect_rad = math.pi / 2 if dzdy > 0 else (1.5 * math.pi if dzdy < 0 else 0.0)
-    zenith = math.radians(90.0 - altitude)
-    azimuth_math = math.radians((360.0 - azimuth + 90.0) % 360.0)
-    shade = math.cos(zenith) * math.cos(slope_rad) + math.sin(zenith) * math.sin(slope_rad) * math.cos(
-        azimuth_math - aspect_rad
-    )
-    return 1.0 + 254.0 * max(shade, 0.0)
 
 
 def assert_close(actual: np.ndarray, expected: np.ndarray, atol: float) -> None:

@@ -10,11 +10,9 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from app.algorithms.band_math import BandMath
 from app.algorithms.registry import default_registry
 from app.main import create_app
 from app.settings import Settings
-from tests.support.catalogue import with_processes
 from tests.support.dataserver import DataServer
 from tests.support.ows import NS, assert_exception
 from tests.support.raster_results import download
@@ -32,7 +30,7 @@ from tests.support.xsd_check import XsdChecker
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
     """An XSD-checked client on an app offering band_math."""
-    checker = XsdChecker(create_app(settings, with_processes(default_registry(), BandMath)))
+    checker = XsdChecker(create_app(settings, default_registry()))
     with TestClient(checker, raise_server_exceptions=False) as test_client:
         yield test_client
     assert not checker.failures, "invalid XML responses:\n" + "\n".join(checker.failures)

@@ -12,23 +12,21 @@ import rasterio
 from affine import Affine
 from fastapi.testclient import TestClient
 
-from app.algorithms.change import ChangeDetection
 from app.algorithms.registry import default_registry
 from app.main import create_app
 from app.settings import Settings
-from tests.algorithms.test_change import (
+from tests.support.dataserver import DataServer
+from tests.support.json_check import JsonChecker
+from tests.support.ows import NS, assert_exception, output_by_id, xml
+from tests.support.raster_results import fetch_geotiff
+from tests.support.rasters import Raster, RasterFactory
+from tests.support.references import (
     aligned_by_rasterio,
     as_float,
     numpy_change,
     numpy_fraction,
     numpy_mask,
 )
-from tests.support.catalogue import with_processes
-from tests.support.dataserver import DataServer
-from tests.support.json_check import JsonChecker
-from tests.support.ows import NS, assert_exception, output_by_id, xml
-from tests.support.raster_results import fetch_geotiff
-from tests.support.rasters import Raster, RasterFactory
 from tests.support.wps_v100_requests import execute_xml, inline_input, literal_input, reference_input
 from tests.support.xsd_check import XsdChecker
 
@@ -37,7 +35,7 @@ from tests.support.xsd_check import XsdChecker
 def client(settings: Settings) -> Iterator[TestClient]:
     """An XSD- and JSON-checked client on an app offering change_detection, computing in 256-pixel chunks."""
     settings = settings.model_copy(update={"chunk_size": 256})
-    xsd = XsdChecker(create_app(settings, with_processes(default_registry(), ChangeDetection)))
+    xsd = XsdChecker(create_app(settings, default_registry()))
     checker = JsonChecker(xsd)
     with TestClient(checker, raise_server_exceptions=False) as test_client:
         yield test_client

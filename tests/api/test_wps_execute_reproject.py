@@ -13,17 +13,17 @@ from fastapi.testclient import TestClient
 from rasterio.crs import CRS
 
 from app.algorithms.registry import default_registry
-from app.algorithms.reproject import METHODS, Reproject
-from app.algorithms.warp import Grid, target_grid
+from app.algorithms.reproject import METHODS
+from app.algorithms.warp import target_grid
 from app.main import create_app
+from app.raster.grid import Grid
 from app.settings import Settings
-from tests.algorithms.test_reproject import whole_array_warp
-from tests.support.catalogue import with_processes
 from tests.support.dataserver import DataServer
 from tests.support.json_check import JsonChecker
 from tests.support.ows import NS, assert_exception, output_by_id, xml
 from tests.support.raster_results import fetch_geotiff
 from tests.support.rasters import Raster, RasterFactory
+from tests.support.references import whole_array_warp
 from tests.support.wps_v100_requests import (
     as_reference,
     describe,
@@ -42,7 +42,7 @@ WGS84 = CRS.from_epsg(4326)
 def client(settings: Settings) -> Iterator[TestClient]:
     """An XSD- and JSON-checked client on an app offering reproject, computing in 256-pixel chunks."""
     settings = settings.model_copy(update={"chunk_size": 256})
-    xsd = XsdChecker(create_app(settings, with_processes(default_registry(), Reproject)))
+    xsd = XsdChecker(create_app(settings, default_registry()))
     checker = JsonChecker(xsd)
     with TestClient(checker, raise_server_exceptions=False) as test_client:
         yield test_client

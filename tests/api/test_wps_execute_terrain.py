@@ -11,15 +11,14 @@ import rasterio
 from fastapi.testclient import TestClient
 
 from app.algorithms.registry import default_registry
-from app.algorithms.terrain import Terrain
 from app.main import create_app
 from app.settings import Settings
-from tests.algorithms.test_terrain import SQUARE, esri_reference, hilly
-from tests.support.catalogue import with_processes
 from tests.support.dataserver import DataServer
 from tests.support.ows import NS, assert_exception
 from tests.support.raster_results import download
+from tests.support.rasters import UTM_10M as SQUARE
 from tests.support.rasters import Raster, RasterFactory, RasterSpec, write_raster
+from tests.support.references import esri_reference, hilly
 from tests.support.wps_v100_requests import (
     as_reference,
     describe,
@@ -35,7 +34,7 @@ from tests.support.xsd_check import XsdChecker
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
     """An XSD-checked client on an app offering terrain."""
-    checker = XsdChecker(create_app(settings, with_processes(default_registry(), Terrain)))
+    checker = XsdChecker(create_app(settings, default_registry()))
     with TestClient(checker, raise_server_exceptions=False) as test_client:
         yield test_client
     assert not checker.failures, "invalid XML responses:\n" + "\n".join(checker.failures)

@@ -73,11 +73,6 @@ def run(client: TestClient, identifier: str, data_inputs: str) -> object:
     return client.get("/wps", params=params)
 
 
-def test_registry_refuses_duplicates() -> None:
-    with pytest.raises(ValueError, match="already registered"):
-        default_registry().register(Scale).register(Scale)
-
-
 def test_described_domain(extra_client: TestClient) -> None:
     params = {"service": "WPS", "version": "1.0.0", "request": "DescribeProcess", "identifier": "scale"}
     root = xml(extra_client.get("/wps", params=params))
