@@ -21,8 +21,6 @@ class Settings(BaseSettings):
         "http://127.0.0.1:8000",
         description="Base URL clients see: used in DCP URLs, statusLocation and output hrefs.",
     )
-    host: str = Field("127.0.0.1", description="Interface the README run command binds to.")
-    port: int = Field(8000, ge=1, le=65535, description="Port the README run command binds to.")
     data_dir: Path = Field(Path("./data"), description="Jobs, results and the job store live here.")
     max_request_bytes: int = Field(100 * MIB, ge=1, description="Cap on one request body.")
     max_input_bytes: int = Field(10 * 1024 * MIB, ge=1, description="Cap on one referenced input.")

@@ -15,9 +15,9 @@ Definitions (what the process description promises), on the first band of each i
 
 ``after`` is aligned to ``before``'s grid when the grids differ (``Grid.same_as``: CRS, size and
 transform up to rounding): converted to float32 (NaN for nodata) and warped bilinearly by the
-chunked reprojection of ``warp.py``, nodata left out of the interpolation. Each output is
-computed by its own pass over the inputs (the core writes outputs one at a time), so asking for
-all three reads, and if needed warps, the inputs three times.
+chunked reprojection of ``warp.py``, nodata left out of the interpolation. The outputs share
+one lazy graph and the service computes every requested output of a job in one pass, so asking
+for all three reads, and if needed warps, the inputs once.
 """
 
 from __future__ import annotations
