@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from fastapi.concurrency import run_in_threadpool
+
 from app.api.documents import RenderedDocuments
 from app.model.codec import Codec, Operation
 from app.model.replies import Reply
@@ -18,6 +20,15 @@ class Exchange:
 
     service: WpsService
     documents: RenderedDocuments = field(default_factory=RenderedDocuments)
+
+    async def respond(self, codec: Codec[Any], message: Any) -> Reply:
+        """``answer`` for async routes: a discovery document already rendered is served at once;
+        anything else (a job, a store read, a first rendering) runs in the thread pool."""
+        operation = codec.decode(message, self.service.process)
+        cached = self.documents.cached(codec, operation)
+        if cached is not None:
+            return cached
+        return await run_in_threadpool(self.perform, codec, operation)
 
     def answer(self, codec: Codec[Any], message: Any) -> Reply:
         """The reply to a request: decoded by ``codec``, run by the service, encoded by the same codec."""

@@ -31,6 +31,13 @@ class RenderedDocuments:
         self._replies: OrderedDict[tuple[str, str, Discovery], Reply] = OrderedDict()
         self._lock = threading.Lock()
 
+    def cached(self, codec: Codec[Any], request: object) -> Reply | None:
+        """The reply already rendered for ``request`` under ``codec``, if any (never blocks on I/O)."""
+        if not isinstance(request, GetCapabilitiesRequest | DescribeProcessRequest):
+            return None
+        with self._lock:
+            return self._replies.get((codec.face, codec.version, request))
+
     def reply(self, codec: Codec[Any], request: Discovery, render: Callable[[], Reply]) -> Reply:
         """The cached reply to ``request`` under ``codec``, rendering it (once) when missing."""
         key = (codec.face, codec.version, request)

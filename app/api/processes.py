@@ -39,7 +39,7 @@ ProcessID = Annotated[
     dependencies=[Depends(negotiate)],
     operation_id="getProcesses",
 )
-def list_processes(
+async def list_processes(
     request: Request,
     exchange: Exchanger,
     codec: OgcApi,
@@ -47,7 +47,7 @@ def list_processes(
     offset: Annotated[int, Query(ge=0, description="Processes to skip (see the `next` link)")] = 0,
 ) -> Response:
     """Summaries of the processes, with links to their descriptions."""
-    return send(exchange.answer(codec, ProcessListCall(limit=limit, offset=offset)), request)
+    return send(await exchange.respond(codec, ProcessListCall(limit=limit, offset=offset)), request)
 
 
 @router.get(
@@ -58,9 +58,11 @@ def list_processes(
     dependencies=[Depends(negotiate)],
     operation_id="getProcessDescription",
 )
-def describe_process(request: Request, process_id: ProcessID, exchange: Exchanger, codec: OgcApi) -> Response:
+async def describe_process(
+    request: Request, process_id: ProcessID, exchange: Exchanger, codec: OgcApi
+) -> Response:
     """Inputs and outputs with the JSON Schema of their values, derived from the process declaration."""
-    return send(exchange.answer(codec, ProcessCall(process_id)), request)
+    return send(await exchange.respond(codec, ProcessCall(process_id)), request)
 
 
 _EXECUTE_RESPONSES: dict[int | str, dict[str, Any]] = {

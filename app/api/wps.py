@@ -28,13 +28,13 @@ router = APIRouter(route_class=ServiceRoute, tags=["WPS"])
     responses=wps_docs.KVP_RESPONSES,
     openapi_extra=wps_docs.KVP_OPENAPI,
 )
-def wps_get(request: Request, exchange: Exchanger, codecs: WpsDep) -> Response:
+async def wps_get(request: Request, exchange: Exchanger, codecs: WpsDep) -> Response:
     """GetCapabilities, DescribeProcess, Execute (1.0.0), GetStatus, GetResult, Dismiss (2.0.0)."""
     pairs = request.query_params.multi_items()
     request.state.codec = codecs.hint(pairs)
     message = codecs.read_kvp(pairs)
     request.state.codec = codec = codecs[message.version]
-    return send(exchange.answer(codec, message), request)
+    return send(await exchange.respond(codec, message), request)
 
 
 @router.post(
