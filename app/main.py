@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.state.wps_codecs = WpsCodecs(settings)
     app.state.ogcapi_codec = ogcapi_codec = OgcApiCodec(settings)
     app.state.metrics = Metrics()
-    for module in (landing, processes, jobs, wps, outputs, health, metrics):
+    for module in (wps, processes, jobs, outputs, landing, health, metrics):  # most requested first
         app.include_router(module.router)
     install_error_handler(app, default=ogcapi_codec)  # where no route chose a face: problem+json
     install_openapi(app, OPENAPI_TAGS)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from app.api.deps import Service
+from app.api.deps import service_of
 from app.api.routing import ServiceRoute
 
 router = APIRouter(route_class=ServiceRoute, tags=["Operations"])
@@ -21,7 +21,7 @@ async def healthz() -> dict[str, str]:
     summary="Readiness: results can be written and jobs recorded",
     responses={503: {"description": "Not ready: the data directory or the job store fails"}},
 )
-def readyz(service: Service) -> dict[str, str]:
+def readyz(request: Request) -> dict[str, str]:
     """Ready when a file can be written in the results folder and the job store answers a query."""
-    service.check_ready()
+    service_of(request).check_ready()
     return {"status": "ready"}

@@ -12,16 +12,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
-from app.api.deps import Exchanger, OgcApi, Service, addressed_as_resource
+from app.api.deps import exchange_of, ogcapi_of
 from app.api.negotiation import negotiate
 from app.api.openapi import problem_responses
 from app.api.replies import send
-from app.api.routing import ServiceRoute
+from app.api.routing import ResourceRoute
 from app.ogcapi.calls import JobCall, JobListCall
 from app.ogcapi.models import JobList, Results, StatusCode, StatusInfo
 from app.ogcapi.replies import JSON
 
-router = APIRouter(route_class=ServiceRoute, tags=["Jobs"], dependencies=[Depends(addressed_as_resource)])
+router = APIRouter(route_class=ResourceRoute, tags=["Jobs"])
 
 JobID = Annotated[str, Path(alias="jobID", description="A job identifier (32 hexadecimal digits)")]
 
@@ -36,8 +36,6 @@ JobID = Annotated[str, Path(alias="jobID", description="A job identifier (32 hex
 )
 def list_jobs(
     request: Request,
-    service: Service,
-    codec: OgcApi,
     limit: Annotated[int, Query(ge=1, le=1000, description="Jobs per page")] = 10,
     offset: Annotated[int, Query(ge=0, description="Jobs to skip (see the `next` link)")] = 0,
     status: Annotated[list[StatusCode] | None, Query(description="Only jobs in these states")] = None,
@@ -51,6 +49,7 @@ def list_jobs(
     """A page of jobs, with ``next``/``prev`` links."""
     kinds = None if types is None else tuple(types)
     call = JobListCall(limit, offset, tuple(status or ()), tuple(process_ids or ()), kinds)
+    codec, service = ogcapi_of(request), exchange_of(request).service
     return send(codec.job_list(service.list_jobs(codec.job_query(call)), call), request)
 
 
@@ -62,9 +61,9 @@ def list_jobs(
     dependencies=[Depends(negotiate)],
     operation_id="getStatus",
 )
-def job_status(request: Request, job_id: JobID, exchange: Exchanger, codec: OgcApi) -> Response:
+def job_status(request: Request, job_id: JobID) -> Response:
     """State, progress and timestamps of a job, with a link to its results once it succeeded."""
-    return send(exchange.answer(codec, JobCall(job_id, "status")), request)
+    return send(exchange_of(request).answer(ogcapi_of(request), JobCall(job_id, "status")), request)
 
 
 @router.delete(
@@ -74,9 +73,9 @@ def job_status(request: Request, job_id: JobID, exchange: Exchanger, codec: OgcA
     responses=problem_responses(404),
     operation_id="dismiss",
 )
-def dismiss_job(request: Request, job_id: JobID, exchange: Exchanger, codec: OgcApi) -> Response:
+def dismiss_job(request: Request, job_id: JobID) -> Response:
     """Stop the job if it runs, delete its results; the job is gone afterwards (404)."""
-    return send(exchange.answer(codec, JobCall(job_id, "dismiss")), request)
+    return send(exchange_of(request).answer(ogcapi_of(request), JobCall(job_id, "dismiss")), request)
 
 
 @router.get(
@@ -99,6 +98,6 @@ def dismiss_job(request: Request, job_id: JobID, exchange: Exchanger, codec: Ogc
     },
     operation_id="getResult",
 )
-def job_results(request: Request, job_id: JobID, exchange: Exchanger, codec: OgcApi) -> Response:
+def job_results(request: Request, job_id: JobID) -> Response:
     """A succeeded job's results; 404 ``result-not-ready`` before, the job's own exception if it failed."""
-    return send(exchange.answer(codec, JobCall(job_id, "result")), request)
+    return send(exchange_of(request).answer(ogcapi_of(request), JobCall(job_id, "result")), request)

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from app.api.deps import OgcApi, addressed_as_resource
+from app.api.deps import ogcapi_of
 from app.api.negotiation import negotiate
 from app.api.openapi import problem_responses
 from app.api.replies import send
-from app.api.routing import ServiceRoute
+from app.api.routing import ResourceRoute
 from app.ogcapi.models import ConfClasses, LandingPage
 
-router = APIRouter(
-    route_class=ServiceRoute,
-    tags=["Capabilities"],
-    dependencies=[Depends(addressed_as_resource), Depends(negotiate)],
-)
+router = APIRouter(route_class=ResourceRoute, tags=["Capabilities"], dependencies=[Depends(negotiate)])
 
 
 @router.get(
@@ -26,9 +22,9 @@ router = APIRouter(
     responses=problem_responses(406),
     operation_id="getLandingPage",
 )
-def landing_page(codec: OgcApi) -> Response:
+def landing_page(request: Request) -> Response:
     """Links to the API definition, the conformance declaration, the processes and the jobs."""
-    return send(codec.landing())
+    return send(ogcapi_of(request).landing())
 
 
 @router.get(
@@ -38,6 +34,6 @@ def landing_page(codec: OgcApi) -> Response:
     responses=problem_responses(406),
     operation_id="getConformanceClasses",
 )
-def conformance(codec: OgcApi) -> Response:
+def conformance(request: Request) -> Response:
     """The OGC API - Processes - Part 1 conformance classes this service implements."""
-    return send(codec.conformance())
+    return send(ogcapi_of(request).conformance())

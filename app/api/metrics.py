@@ -16,7 +16,7 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.deps import Service
+from app.api.deps import service_of
 from app.api.routing import ServiceRoute
 from app.model.jobs import JobStatus
 
@@ -82,10 +82,10 @@ class MetricsMiddleware:
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-def metrics(request: Request, service: Service) -> Response:
+def metrics(request: Request) -> Response:
     """Request counters and latencies, job counts by status, jobs active in this process."""
     state: Metrics = request.app.state.metrics
-    counts = service.counts()
+    counts = service_of(request).counts()
     for status in JobStatus:
         state.jobs.labels(status.value).set(counts.by_status.get(status, 0))
     state.active.set(counts.active)

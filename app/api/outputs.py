@@ -5,14 +5,14 @@ from __future__ import annotations
 import mimetypes
 import re
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 
-from app.api.deps import SettingsDep, addressed_as_resource
-from app.api.routing import ServiceRoute
+from app.api.deps import settings_of
+from app.api.routing import ResourceRoute
 from app.model.errors import HttpError
 
-router = APIRouter(route_class=ServiceRoute, tags=["Outputs"], dependencies=[Depends(addressed_as_resource)])
+router = APIRouter(route_class=ResourceRoute, tags=["Outputs"])
 
 _JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 _FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,200}$")
@@ -36,11 +36,11 @@ def media_type_for(name: str) -> str:
     summary="Download a result file (HTTP Range supported)",
     responses={404: {"description": "No such result (never existed, expired or dismissed)"}},
 )
-def get_output(job_id: str, name: str, settings: SettingsDep) -> FileResponse:
+def get_output(request: Request, job_id: str, name: str) -> FileResponse:
     """Stream one result file of a job."""
     if not _JOB_ID.match(job_id) or not _FILE_NAME.match(name):
         raise HttpError("no such result", status=404)
-    root = settings.outputs_dir.resolve()
+    root = settings_of(request).outputs_dir.resolve()
     path = (root / job_id / name).resolve()
     if root not in path.parents or not path.is_file():
         raise HttpError("no such result", status=404)

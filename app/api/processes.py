@@ -7,19 +7,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
 
-from app.api.deps import Exchanger, OgcApi, addressed_as_resource
+from app.api.deps import exchange_of, ogcapi_of
 from app.api.examples import EXECUTE_EXAMPLES
 from app.api.negotiation import negotiate
 from app.api.openapi import problem_responses
 from app.api.replies import send
-from app.api.routing import ServiceRoute
+from app.api.routing import ResourceRoute
 from app.ogcapi.calls import ExecuteCall, ProcessCall, ProcessListCall
 from app.ogcapi.models import Execute, Process, ProcessList, Results
 from app.ogcapi.replies import JSON
 
-router = APIRouter(
-    route_class=ServiceRoute, tags=["Processes"], dependencies=[Depends(addressed_as_resource)]
-)
+router = APIRouter(route_class=ResourceRoute, tags=["Processes"])
 
 ProcessID = Annotated[
     str,
@@ -41,13 +39,12 @@ ProcessID = Annotated[
 )
 async def list_processes(
     request: Request,
-    exchange: Exchanger,
-    codec: OgcApi,
     limit: Annotated[int, Query(ge=1, le=1000, description="Processes per page")] = 100,
     offset: Annotated[int, Query(ge=0, description="Processes to skip (see the `next` link)")] = 0,
 ) -> Response:
     """Summaries of the processes, with links to their descriptions."""
-    return send(await exchange.respond(codec, ProcessListCall(limit=limit, offset=offset)), request)
+    call = ProcessListCall(limit=limit, offset=offset)
+    return send(await exchange_of(request).respond(ogcapi_of(request), call), request)
 
 
 @router.get(
@@ -58,11 +55,9 @@ async def list_processes(
     dependencies=[Depends(negotiate)],
     operation_id="getProcessDescription",
 )
-async def describe_process(
-    request: Request, process_id: ProcessID, exchange: Exchanger, codec: OgcApi
-) -> Response:
+async def describe_process(request: Request, process_id: ProcessID) -> Response:
     """Inputs and outputs with the JSON Schema of their values, derived from the process declaration."""
-    return send(await exchange.respond(codec, ProcessCall(process_id)), request)
+    return send(await exchange_of(request).respond(ogcapi_of(request), ProcessCall(process_id)), request)
 
 
 _EXECUTE_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -99,8 +94,6 @@ def execute(
     request: Request,
     process_id: ProcessID,
     body: Annotated[Execute, Body(openapi_examples=EXECUTE_EXAMPLES)],
-    exchange: Exchanger,
-    codec: OgcApi,
     prefer: Annotated[
         str | None,
         Header(
@@ -111,4 +104,5 @@ def execute(
     ] = None,
 ) -> Response:
     """Run a process with the inputs given; the job is visible under `/jobs` (and through WPS)."""
-    return send(exchange.answer(codec, ExecuteCall(process_id, body, prefer)), request)
+    call = ExecuteCall(process_id, body, prefer)
+    return send(exchange_of(request).answer(ogcapi_of(request), call), request)

@@ -43,3 +43,17 @@ class ServiceRoute(APIRoute):
                 raise internal_error(exc) from exc
 
         return guarded
+
+
+class ResourceRoute(ServiceRoute):
+    """An endpoint addressing a resource by its URL: what the URL names and is not there is a 404."""
+
+    def get_route_handler(self) -> Handler:
+        """The service route's handler, marking the request as addressing a resource."""
+        handler = super().get_route_handler()
+
+        async def addressed(request: Request) -> Response:
+            request.state.resource = True
+            return await handler(request)
+
+        return addressed

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from app.api import wps_docs
 from app.api.body import read_capped_body
-from app.api.deps import Exchanger, WpsDep
+from app.api.deps import exchange_of, wps_codecs_of
 from app.api.replies import send
 from app.api.routing import ServiceRoute
 from app.wps_xml.v100.codec import VERSION as STATUS_LOCATION_VERSION
@@ -28,8 +28,9 @@ router = APIRouter(route_class=ServiceRoute, tags=["WPS"])
     responses=wps_docs.KVP_RESPONSES,
     openapi_extra=wps_docs.KVP_OPENAPI,
 )
-async def wps_get(request: Request, exchange: Exchanger, codecs: WpsDep) -> Response:
+async def wps_get(request: Request) -> Response:
     """GetCapabilities, DescribeProcess, Execute (1.0.0), GetStatus, GetResult, Dismiss (2.0.0)."""
+    exchange, codecs = exchange_of(request), wps_codecs_of(request)
     pairs = request.query_params.multi_items()
     request.state.codec = codecs.hint(pairs)
     message = codecs.read_kvp(pairs)
@@ -44,8 +45,9 @@ async def wps_get(request: Request, exchange: Exchanger, codecs: WpsDep) -> Resp
     responses=wps_docs.XML_RESPONSES,
     openapi_extra=wps_docs.XML_OPENAPI,
 )
-async def wps_post(request: Request, exchange: Exchanger, codecs: WpsDep) -> Response:
+async def wps_post(request: Request) -> Response:
     """Any WPS 1.0.0 or 2.0.0 XML request, read under the body size cap."""
+    exchange, codecs = exchange_of(request), wps_codecs_of(request)
     request.state.codec = codecs.default
     body = await read_capped_body(request, exchange.service.settings.max_request_bytes)
     message = await run_in_threadpool(codecs.read_xml, body)
@@ -59,8 +61,8 @@ async def wps_post(request: Request, exchange: Exchanger, codecs: WpsDep) -> Res
     response_class=wps_docs.XMLResponse,
     responses=wps_docs.STATUS_RESPONSES,
 )
-def wps_status(request: Request, job_id: str, exchange: Exchanger, codecs: WpsDep) -> Response:
+def wps_status(request: Request, job_id: str) -> Response:
     """The ExecuteResponse of a job, rendered from its record at each request (404 when unknown)."""
-    request.state.codec = codec = codecs[STATUS_LOCATION_VERSION]
+    request.state.codec = codec = wps_codecs_of(request)[STATUS_LOCATION_VERSION]
     request.state.resource = True
-    return send(codec.status(exchange.service.status(job_id)))
+    return send(codec.status(exchange_of(request).service.status(job_id)))

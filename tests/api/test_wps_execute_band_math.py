@@ -3,16 +3,12 @@ invalid expressions refused."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from xml.sax.saxutils import escape
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from app.algorithms.registry import default_registry
-from app.main import create_app
-from app.settings import Settings
 from tests.support.dataserver import DataServer
 from tests.support.ows import NS, assert_exception
 from tests.support.raster_results import download
@@ -24,16 +20,6 @@ from tests.support.wps_v100_requests import (
     literal_input,
     reference_input,
 )
-from tests.support.xsd_check import XsdChecker
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    """An XSD-checked client on an app offering band_math."""
-    checker = XsdChecker(create_app(settings, default_registry()))
-    with TestClient(checker, raise_server_exceptions=False) as test_client:
-        yield test_client
-    assert not checker.failures, "invalid XML responses:\n" + "\n".join(checker.failures)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ numpy on the grid rasterio aligns the later date to."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -12,11 +11,8 @@ import rasterio
 from affine import Affine
 from fastapi.testclient import TestClient
 
-from app.algorithms.registry import default_registry
-from app.main import create_app
 from app.settings import Settings
 from tests.support.dataserver import DataServer
-from tests.support.json_check import JsonChecker
 from tests.support.ows import NS, assert_exception, output_by_id, xml
 from tests.support.raster_results import fetch_geotiff
 from tests.support.rasters import Raster, RasterFactory
@@ -28,19 +24,12 @@ from tests.support.references import (
     numpy_mask,
 )
 from tests.support.wps_v100_requests import execute_xml, inline_input, literal_input, reference_input
-from tests.support.xsd_check import XsdChecker
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    """An XSD- and JSON-checked client on an app offering change_detection, computing in 256-pixel chunks."""
-    settings = settings.model_copy(update={"chunk_size": 256})
-    xsd = XsdChecker(create_app(settings, default_registry()))
-    checker = JsonChecker(xsd)
-    with TestClient(checker, raise_server_exceptions=False) as test_client:
-        yield test_client
-    assert not xsd.failures, "invalid XML responses:\n" + "\n".join(xsd.failures)
-    assert not checker.failures, "invalid JSON responses:\n" + "\n".join(checker.failures)
+def settings(settings: Settings) -> Settings:
+    """The suite's settings computing in 256-pixel chunks: the test rasters span several chunks."""
+    return settings.model_copy(update={"chunk_size": 256})
 
 
 def response_document(*outputs: tuple[str, bool]) -> str:

@@ -3,8 +3,6 @@ rasterio.warp.reproject of the whole array."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 import rasterio
@@ -12,14 +10,11 @@ from affine import Affine
 from fastapi.testclient import TestClient
 from rasterio.crs import CRS
 
-from app.algorithms.registry import default_registry
 from app.algorithms.reproject import METHODS
 from app.algorithms.warp import target_grid
-from app.main import create_app
 from app.raster.grid import Grid
 from app.settings import Settings
 from tests.support.dataserver import DataServer
-from tests.support.json_check import JsonChecker
 from tests.support.ows import NS, assert_exception, output_by_id, xml
 from tests.support.raster_results import fetch_geotiff
 from tests.support.rasters import Raster, RasterFactory
@@ -33,21 +28,14 @@ from tests.support.wps_v100_requests import (
     raw,
     reference_input,
 )
-from tests.support.xsd_check import XsdChecker
 
 WGS84 = CRS.from_epsg(4326)
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    """An XSD- and JSON-checked client on an app offering reproject, computing in 256-pixel chunks."""
-    settings = settings.model_copy(update={"chunk_size": 256})
-    xsd = XsdChecker(create_app(settings, default_registry()))
-    checker = JsonChecker(xsd)
-    with TestClient(checker, raise_server_exceptions=False) as test_client:
-        yield test_client
-    assert not xsd.failures, "invalid XML responses:\n" + "\n".join(xsd.failures)
-    assert not checker.failures, "invalid JSON responses:\n" + "\n".join(checker.failures)
+def settings(settings: Settings) -> Settings:
+    """The suite's settings computing in 256-pixel chunks: the test rasters span several chunks."""
+    return settings.model_copy(update={"chunk_size": 256})
 
 
 @pytest.fixture

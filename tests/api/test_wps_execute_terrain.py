@@ -3,16 +3,11 @@ reference formulas."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 import rasterio
 from fastapi.testclient import TestClient
 
-from app.algorithms.registry import default_registry
-from app.main import create_app
-from app.settings import Settings
 from tests.support.dataserver import DataServer
 from tests.support.ows import NS, assert_exception
 from tests.support.raster_results import download
@@ -28,16 +23,6 @@ from tests.support.wps_v100_requests import (
     raw,
     reference_input,
 )
-from tests.support.xsd_check import XsdChecker
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    """An XSD-checked client on an app offering terrain."""
-    checker = XsdChecker(create_app(settings, default_registry()))
-    with TestClient(checker, raise_server_exceptions=False) as test_client:
-        yield test_client
-    assert not checker.failures, "invalid XML responses:\n" + "\n".join(checker.failures)
 
 
 @pytest.fixture
