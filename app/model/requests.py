@@ -13,11 +13,14 @@ from app.model.descriptions import DataKind
 class GetCapabilitiesRequest(Model):
     """GetCapabilities (the process list on the OGC API face).
 
-    ``accept_versions`` are the versions the client accepts, in its order of preference; ``offset``
-    and ``limit`` page the process list (``None``: every process).
+    ``accept_versions`` are the versions the client accepts, in its order of preference;
+    ``accept_languages`` likewise its languages (OWS 2.0 AcceptLanguages: the first the service
+    speaks is used, its default when it speaks none), while ``language`` names one that must be
+    spoken; ``offset`` and ``limit`` page the process list (``None``: every process).
     """
 
     accept_versions: tuple[str, ...] = ()
+    accept_languages: tuple[str, ...] = ()
     language: str | None = None
     offset: int = 0
     limit: int | None = None

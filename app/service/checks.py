@@ -20,10 +20,26 @@ def check_language(language: str | None) -> str:
     """The response language: the default, or the one asked for if we speak it."""
     if language is None or not language.strip():
         return LANGUAGES[0]
+    spoken = _spoken(language)
+    if spoken is None:
+        raise InvalidParameterValue(f"language {language!r} is not supported", locator="language")
+    return spoken
+
+
+def choose_language(accepted: tuple[str, ...]) -> str:
+    """The first of the client's languages the service speaks (``*``: any), else the default."""
+    for language in accepted:
+        spoken = LANGUAGES[0] if language.strip() == "*" else _spoken(language)
+        if spoken is not None:
+            return spoken
+    return LANGUAGES[0]
+
+
+def _spoken(language: str) -> str | None:
     for supported in LANGUAGES:
-        if language.lower() in {supported.lower(), supported.split("-")[0].lower()}:
+        if language.strip().lower() in {supported.lower(), supported.split("-")[0].lower()}:
             return supported
-    raise InvalidParameterValue(f"language {language!r} is not supported", locator="language")
+    return None
 
 
 def check_execute(request: ExecuteRequest, description: ProcessDescription) -> None:

@@ -21,7 +21,7 @@ from app.model.errors import DataNotAccessible, NoSuchJob, NotReady, ResultNotRe
 from app.model.jobs import JobCounts, JobInfo, JobPage, JobQuery, JobReport, JobStatus
 from app.model.requests import DescribeProcessRequest, ExecuteRequest, GetCapabilitiesRequest
 from app.model.results import ExecuteResult
-from app.service.checks import check_execute, check_language
+from app.service.checks import check_execute, check_language, choose_language
 from app.service.inputs import build_inputs
 from app.service.outputs import deliver_outputs
 from app.service.reports import reported_error, with_polling_hints
@@ -42,7 +42,10 @@ class WpsService:
 
     def offering(self, request: GetCapabilitiesRequest) -> Offering:
         """The processes offered (one page of them when the request pages), in the language asked."""
-        language = check_language(request.language)
+        if request.accept_languages:
+            language = choose_language(request.accept_languages)
+        else:
+            language = check_language(request.language)
         everything = self.registry.descriptions()
         end = len(everything) if request.limit is None else request.offset + request.limit
         return Offering(

@@ -45,6 +45,24 @@ def test_capabilities_xml_post(client: TestClient) -> None:
     assert xml(client.post("/wps", content=body)).get("version") == "2.0.0"
 
 
+@pytest.mark.parametrize("accepted", ["de-DE,en-US", "de", "*", "fr,en"])
+def test_accept_languages_takes_the_first_spoken_else_the_default(client: TestClient, accepted: str) -> None:
+    params = {"service": "WPS", "request": "GetCapabilities", "AcceptVersions": "2.0.0"}
+    root = xml(client.get("/wps", params=params | {"AcceptLanguages": accepted}))
+    assert root.tag == "{http://www.opengis.net/wps/2.0}Capabilities"
+    assert (
+        root.find("ows:ServiceIdentification/ows:Title", NS2).get(
+            "{http://www.w3.org/XML/1998/namespace}lang"
+        )
+        == "en-US"
+    )
+
+
+def test_an_explicit_language_must_be_spoken(client: TestClient) -> None:
+    params = {"service": "WPS", "request": "GetCapabilities", "AcceptVersions": "2.0.0", "language": "de"}
+    assert_exception(client.get("/wps", params=params), "InvalidParameterValue", 400, "language", "2.0.0")
+
+
 def test_describe_process_offerings(client: TestClient) -> None:
     params = {"service": "WPS", "version": "2.0.0", "request": "DescribeProcess", "identifier": "clip,ndvi"}
     root = xml(client.get("/wps", params=params))

@@ -52,9 +52,12 @@ _LITERAL_VALUE = ns.qname(WPS, "LiteralValue")
 def capabilities_from_kvp(kvp: Kvp) -> GetCapabilitiesRequest:
     """GetCapabilities from KVP (``AcceptVersions``, ``AcceptLanguages``)."""
     versions = split_list(kvp.get("AcceptVersions") or "")
-    languages = split_list(kvp.get("AcceptLanguages") or kvp.get("language") or "")
+    accepted = split_list(kvp.get("AcceptLanguages") or "")
+    languages = accepted or split_list(kvp.get("language") or "")
     return GetCapabilitiesRequest(
-        accept_versions=tuple(versions), language=languages[0] if languages else None
+        accept_versions=tuple(versions),
+        accept_languages=tuple(accepted),
+        language=languages[0] if languages else None,
     )
 
 
@@ -84,7 +87,9 @@ def capabilities_from_xml(root: etree._Element) -> GetCapabilitiesRequest:
     versions = [_text(v) for v in root.iterfind("ows:AcceptVersions/ows:Version", NS) if _text(v)]
     languages = [_text(v) for v in root.iterfind("ows:AcceptLanguages/ows:Language", NS) if _text(v)]
     return GetCapabilitiesRequest(
-        accept_versions=tuple(versions), language=languages[0] if languages else None
+        accept_versions=tuple(versions),
+        accept_languages=tuple(languages),
+        language=languages[0] if languages else None,
     )
 
 
