@@ -10,6 +10,19 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+# OWS 1.1.0 table 25 and WPS 1.0.0 table 62 (WPS 2.0 alike): "None, omit locator parameter"
+CODES_WITHOUT_LOCATOR = frozenset(
+    {
+        "VersionNegotiationFailed",
+        "InvalidUpdateSequence",
+        "CurrentUpdateSequence",
+        "NoApplicableCode",
+        "NotEnoughStorage",
+        "ServerBusy",
+        "StorageNotSupported",
+    }
+)
+
 
 class WpsError(Exception):
     """Root of every error a client may see. The message must be safe to show to the client."""
@@ -18,6 +31,8 @@ class WpsError(Exception):
     wps2_code: ClassVar[str | None] = None
     http_status: ClassVar[int] = 500
     resource_missing: ClassVar[bool] = False  # names something that is not (yet) there
+    # the locator under WPS 1.0.0 when it names the parameter rather than the value (see NoSuchProcess)
+    wps1_locator: ClassVar[str | None] = None
 
     def __init__(self, message: str, locator: str | None = None) -> None:
         super().__init__(message)
@@ -27,6 +42,14 @@ class WpsError(Exception):
     def status(self, resource: bool = False) -> int:
         """The HTTP status; 404 when a resource URL (not a parameter) names what is not there."""
         return 404 if resource and self.resource_missing else self.http_status
+
+    def locator_for(self, version: str) -> str | None:
+        """The locator to report under a WPS protocol version (None: omit the attribute)."""
+        if self.code_for(version) in CODES_WITHOUT_LOCATOR:
+            return None
+        if not version.startswith("2") and self.wps1_locator and self.locator is not None:
+            return self.wps1_locator
+        return self.locator
 
     def code_for(self, version: str) -> str:
         """The exception code to report under a WPS protocol version."""
@@ -50,9 +73,14 @@ class InvalidParameterValue(WpsError):
 
 
 class NoSuchProcess(InvalidParameterValue):
-    """The process identifier is not offered."""
+    """The process identifier is not offered.
+
+    Raised with the identifier as locator, which WPS 2.0 reports ("process identifier"); WPS 1.0.0
+    reports InvalidParameterValue naming the parameter, ``Identifier`` (OWS 1.1.0 table 25).
+    """
 
     wps2_code = "NoSuchProcess"
+    wps1_locator = "Identifier"
     resource_missing = True
 
 
@@ -205,7 +233,7 @@ def _subclasses(cls: type[WpsError]) -> list[type[WpsError]]:
 
 def error_from_codes(code: str, wps2_code: str, message: str, locator: str | None = None) -> WpsError:
     """Rebuild the exception a job recorded (the class whose codes match; NoApplicableCode else)."""
-    for cls in _subclasses(WpsError):
+    for cls in _subclasses(WpsError)[1:]:  # the root is abstract: its NoApplicableCode leaf answers
         if cls.code == code and (cls.wps2_code or cls.code) == wps2_code:
             return cls(message, locator)
     return NoApplicableCode(message, locator)

@@ -45,9 +45,7 @@ def _spoken(language: str) -> str | None:
 def check_execute(request: ExecuteRequest, description: ProcessDescription) -> None:
     """Raise the OWS exception a client should see for the first problem found."""
     if request.response.store and not description.store_supported:
-        raise StorageNotSupported(
-            f"process {description.identifier!r} cannot store its response", locator="storeExecuteResponse"
-        )
+        raise StorageNotSupported(f"process {description.identifier!r} cannot store its response")
     for name, _ in request.inputs:
         if description.input(name) is None:
             raise NoSuchInput(f"process {description.identifier!r} has no input {name!r}", locator=name)

@@ -36,8 +36,9 @@ def exception_report_element(
     namespace, nsmap = (ns.OWS200, ns.NSMAP_OWS200) if wps2 else (ns.OWS110, ns.NSMAP_OWS110)
     ows = ElementMaker(namespace=namespace, nsmap=nsmap)
     attributes = {"exceptionCode": error.code_for("2.0.0" if wps2 else "1.0.0")}
-    if error.locator:
-        attributes["locator"] = xml_text(error.locator)
+    locator = error.locator_for(version)
+    if locator:
+        attributes["locator"] = xml_text(locator)
     report = ows.ExceptionReport(
         ows.Exception(ows.ExceptionText(xml_text(error.message)), attributes),
         {"version": "2.0.0" if wps2 else "1.0.0", ns.XML_LANG: language},

@@ -114,7 +114,7 @@ def kvp_operation(message: WpsMessage) -> str:
     asked = kvp.require("request").strip()
     operation = next((name for name in OPERATIONS if name.lower() == asked.lower()), None)
     if operation is None:
-        raise OperationNotSupported(f"operation {kvp.get('request')!r} is not supported", locator="request")
+        raise OperationNotSupported(f"operation {asked!r} is not supported", locator=asked)
     if operation != "GetCapabilities":
         require_version(kvp, message.offered)
     return operation
@@ -154,6 +154,5 @@ def negotiate(accept_versions: Sequence[str], offered: Sequence[str], version: s
     """Refuse a GetCapabilities whose AcceptVersions name no offered version (``version`` answers)."""
     if accept_versions and version not in accept_versions:
         raise VersionNegotiationFailed(
-            f"none of {', '.join(accept_versions)} is offered; supported: " + ", ".join(offered),
-            locator="AcceptVersions",
+            f"none of {', '.join(accept_versions)} is offered; supported: " + ", ".join(offered)
         )

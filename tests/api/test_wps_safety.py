@@ -77,14 +77,16 @@ def test_oversized_body_is_refused(tmp_path) -> None:
     checker = XsdChecker(create_app(settings))
     with TestClient(checker) as client:
         response = client.post("/wps", content=b"<a>" + b"x" * 4096 + b"</a>")
-        assert_exception(response, "FileSizeExceeded", 413, "request")
+        exception = assert_exception(response, "FileSizeExceeded", 413)
+        assert exception.get("locator") is None  # the body is no input: no identifier to name
 
         def chunks():  # no Content-Length: the cap applies while streaming
             for _ in range(8):
                 yield b"x" * 512
 
         response = client.post("/wps", content=chunks())
-        assert_exception(response, "FileSizeExceeded", 413, "request")
+        exception = assert_exception(response, "FileSizeExceeded", 413)
+        assert exception.get("locator") is None  # the body is no input: no identifier to name
         _still_serving(client)
     assert not checker.failures
 

@@ -91,7 +91,10 @@ def test_describe_process_xml_post(client: TestClient) -> None:
 
 def test_describe_unknown_process(client: TestClient) -> None:
     params = {"service": "WPS", "version": "1.0.0", "request": "DescribeProcess", "identifier": "nope"}
-    assert_exception(client.get("/wps", params=params), "InvalidParameterValue", 400, "nope")
+    exception = assert_exception(
+        client.get("/wps", params=params), "InvalidParameterValue", 400, "Identifier"
+    )
+    assert "'nope'" in exception.findtext("ows:ExceptionText", namespaces=NS)  # the bad value, in the text
 
 
 def test_describe_without_identifier(client: TestClient) -> None:
@@ -123,8 +126,8 @@ def test_missing_request(client: TestClient) -> None:
 
 
 def test_unknown_operation(client: TestClient) -> None:
-    response = client.get("/wps?service=WPS&request=GetMap")
-    assert_exception(response, "OperationNotSupported", 501, "request")
+    response = client.get("/wps?service=WPS&request=GetMeASandwich")
+    assert_exception(response, "OperationNotSupported", 501, "GetMeASandwich")  # OWS 1.1.0 table 25
 
 
 def test_unknown_xml_operation(client: TestClient) -> None:
@@ -184,7 +187,8 @@ def test_unknown_output(client: TestClient) -> None:
 
 def test_unknown_process(client: TestClient) -> None:
     response = client.post("/wps", content=execute_xml("", identifier="nope"))
-    assert_exception(response, "InvalidParameterValue", 400, "nope")
+    exception = assert_exception(response, "InvalidParameterValue", 400, "Identifier")
+    assert "'nope'" in exception.findtext("ows:ExceptionText", namespaces=NS)
 
 
 def test_invalid_base64(client: TestClient) -> None:

@@ -86,7 +86,7 @@ def test_negotiation() -> None:
     negotiate(("9.9.9", "2.0.0"), OFFERED, "2.0.0")
     with pytest.raises(VersionNegotiationFailed, match=r"supported: 1\.0\.0, 2\.0\.0") as failed:
         negotiate(("9.9.9",), OFFERED, "1.0.0")
-    assert failed.value.locator == "AcceptVersions"
+    assert failed.value.locator_for("1.0.0") is None and failed.value.locator_for("2.0.0") is None
 
 
 def test_the_table_is_the_offered_versions_in_order(settings: Settings) -> None:

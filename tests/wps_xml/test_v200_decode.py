@@ -422,7 +422,7 @@ def test_input_without_data_or_reference() -> None:
 
 def test_input_without_id() -> None:
     root = execute("<wps:Input><wps:Data>1</wps:Data></wps:Input>", valid=False)
-    raises(MissingParameterValue, "Input", decode.execute_from_xml, root)
+    raises(MissingParameterValue, "id", decode.execute_from_xml, root)  # the missing attribute
 
 
 def test_inputs_keep_their_order_and_repetitions() -> None:
@@ -493,7 +493,7 @@ def test_no_output_definitions_means_all_outputs() -> None:
     [
         ('<wps:Output id="a" transmission="inline"/>', InvalidParameterValue, "transmission"),
         ('<wps:Output id="a"><wps:Output id="b"/></wps:Output>', InvalidParameterValue, "a"),
-        ("<wps:Output/>", MissingParameterValue, "Output"),
+        ("<wps:Output/>", MissingParameterValue, "id"),
     ],
 )
 def test_bad_output_definitions(outputs: str, error: type[WpsError], locator: str) -> None:

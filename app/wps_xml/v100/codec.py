@@ -48,7 +48,7 @@ class Codec:
                 return decode.execute_from_kvp(message.kvp, processes)
             else:
                 raise OperationNotSupported(
-                    f"operation {operation!r} is not a WPS 1.0.0 operation", locator="request"
+                    f"operation {operation!r} is not a WPS 1.0.0 operation", locator=operation
                 )
         else:
             assert message.root is not None

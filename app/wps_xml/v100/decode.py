@@ -277,7 +277,7 @@ def _xml_output(element: etree._Element) -> OutputRequest:
 def _child_identifier(element: etree._Element, what: str) -> str:
     identifier = element.find("ows:Identifier", NS)
     if identifier is None or not _text(identifier):
-        raise MissingParameterValue(f"a wps:{what} has no ows:Identifier", locator=what)
+        raise MissingParameterValue(f"a wps:{what} has no ows:Identifier", locator="Identifier")
     return _text(identifier)
 
 

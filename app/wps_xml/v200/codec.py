@@ -63,7 +63,8 @@ class Codec:
         if operation in JOB_OPERATIONS:
             return _job(decode.job_from_kvp(message.kvp), JOB_OPERATIONS[operation])
         raise OperationNotSupported(
-            f"operation {message.kvp.get('request')!r} is not available as WPS 2.0 KVP", locator="request"
+            f"operation {operation!r} is not available as WPS 2.0 KVP (Execute is XML only)",
+            locator=operation,
         )
 
     def capabilities(self, offering: Offering) -> Reply:

@@ -259,7 +259,7 @@ def _check_version(version: str) -> str:
 def _require_id(element: etree._Element, what: str) -> str:
     identifier = (element.get("id") or "").strip()
     if not identifier:
-        raise MissingParameterValue(f"a wps:{what} has no id", locator=what)
+        raise MissingParameterValue(f"a wps:{what} has no id", locator="id")
     return identifier
 
 
