@@ -41,4 +41,5 @@ def error_problem(error: WpsError, status: int, instance: str | None = None) -> 
         reply = problem(status, "about:blank", error.message, instance)
         return Reply(reply.body, reply.media_type, reply.status, error.headers)
     code = error.code_for("2.0.0")
-    return problem(status, exception_type(code), error.message, instance, code=code, locator=error.locator)
+    locator = error.locator_for("2.0.0")
+    return problem(status, exception_type(code), error.message, instance, code=code, locator=locator)
