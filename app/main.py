@@ -21,6 +21,7 @@ from app.jobs.engine import JobEngine
 from app.jobs.store import JobStore
 from app.ogcapi.codec import Codec as OgcApiCodec
 from app.raster.gdal_env import configure_gdal
+from app.service.metadata import current_update_sequence
 from app.service.operations import WpsService
 from app.settings import Settings
 from app.wps_xml.codecs import WpsCodecs
@@ -51,7 +52,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         settings.outputs_dir.mkdir(parents=True, exist_ok=True)
         engine = JobEngine(settings, JobStore(settings.data_dir / "jobs.sqlite"))
         engine.recover()
-        app.state.service = WpsService(settings=settings, registry=registry, engine=engine)
+        sequence = current_update_sequence(settings, registry.descriptions())
+        app.state.service = WpsService(settings, registry, engine, update_sequence=sequence)
         app.state.exchange = Exchange(app.state.service)
         sweeper = asyncio.create_task(_sweep_forever(engine, settings))
         try:

@@ -113,7 +113,8 @@ class Offering(Model):
     """What the service offers in answer to GetCapabilities or DescribeProcess.
 
     ``processes`` is one page of them when the request paged the list: ``offset`` is where it
-    starts and ``more`` says whether others follow.
+    starts and ``more`` says whether others follow. ``update_sequence`` is the version of the
+    service metadata that capabilities documents advertise.
     """
 
     processes: tuple[ProcessDescription, ...]
@@ -121,3 +122,4 @@ class Offering(Model):
     offset: int = 0
     limit: int | None = None
     more: bool = False
+    update_sequence: str | None = None

@@ -141,6 +141,20 @@ class VersionNegotiationFailed(WpsError):
     http_status = 400
 
 
+class CurrentUpdateSequence(WpsError):
+    """GetCapabilities named the service metadata's current updateSequence: nothing changed."""
+
+    code = "CurrentUpdateSequence"
+    http_status = 400
+
+
+class InvalidUpdateSequence(WpsError):
+    """GetCapabilities named an updateSequence later than the service metadata's current one."""
+
+    code = "InvalidUpdateSequence"
+    http_status = 400
+
+
 class OperationNotSupported(WpsError):
     """The request names an operation the service does not implement."""
 

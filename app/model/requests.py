@@ -16,12 +16,14 @@ class GetCapabilitiesRequest(Model):
     ``accept_versions`` are the versions the client accepts, in its order of preference;
     ``accept_languages`` likewise its languages (OWS 2.0 AcceptLanguages: the first the service
     speaks is used, its default when it speaks none), while ``language`` names one that must be
-    spoken; ``offset`` and ``limit`` page the process list (``None``: every process).
+    spoken; ``update_sequence`` is the service metadata version the client holds (OWS 7.3.4);
+    ``offset`` and ``limit`` page the process list (``None``: every process).
     """
 
     accept_versions: tuple[str, ...] = ()
     accept_languages: tuple[str, ...] = ()
     language: str | None = None
+    update_sequence: str | None = None
     offset: int = 0
     limit: int | None = None
 

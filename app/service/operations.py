@@ -23,6 +23,7 @@ from app.model.requests import DescribeProcessRequest, ExecuteRequest, GetCapabi
 from app.model.results import ExecuteResult
 from app.service.checks import check_execute, check_language, choose_language
 from app.service.inputs import build_inputs
+from app.service.metadata import check_update_sequence
 from app.service.outputs import deliver_outputs
 from app.service.reports import reported_error, with_polling_hints
 from app.settings import Settings
@@ -37,11 +38,17 @@ class WpsService:
     settings: Settings
     registry: Registry
     engine: JobEngine
+    update_sequence: str | None = None  # of the service metadata (see service/metadata.py)
 
     # ------------------------------------------------------------------ processes
 
     def offering(self, request: GetCapabilitiesRequest) -> Offering:
-        """The processes offered (one page of them when the request pages), in the language asked."""
+        """The processes offered (one page of them when the request pages), in the language asked.
+
+        A GetCapabilities naming the current updateSequence, or a later one, is refused instead.
+        """
+        if self.update_sequence is not None:
+            check_update_sequence(request.update_sequence, self.update_sequence)
         if request.accept_languages:
             language = choose_language(request.accept_languages)
         else:
@@ -54,6 +61,7 @@ class WpsService:
             offset=request.offset,
             limit=request.limit,
             more=end < len(everything),
+            update_sequence=self.update_sequence,
         )
 
     def describe(self, request: DescribeProcessRequest) -> Offering:

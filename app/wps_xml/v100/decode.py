@@ -40,7 +40,11 @@ DescriptionLookup = Callable[[str], ProcessDescription]
 def capabilities_from_kvp(kvp: Kvp) -> GetCapabilitiesRequest:
     """GetCapabilities from KVP."""
     versions = split_list(kvp.get("AcceptVersions") or "")
-    return GetCapabilitiesRequest(accept_versions=tuple(versions), language=kvp.get("language"))
+    return GetCapabilitiesRequest(
+        accept_versions=tuple(versions),
+        language=kvp.get("language"),
+        update_sequence=kvp.get("updateSequence"),
+    )
 
 
 def describe_from_kvp(kvp: Kvp) -> DescribeProcessRequest:
@@ -158,7 +162,11 @@ def _q(prefix: str, name: str) -> str:
 
 def capabilities_from_xml(root: etree._Element) -> GetCapabilitiesRequest:
     """GetCapabilities from XML (``wps:AcceptVersions`` as the 1.0.0 schema has it, or ``ows:``)."""
-    return GetCapabilitiesRequest(accept_versions=accepted_versions(root), language=root.get("language"))
+    return GetCapabilitiesRequest(
+        accept_versions=accepted_versions(root),
+        language=root.get("language"),
+        update_sequence=root.get("updateSequence"),
+    )
 
 
 def describe_from_xml(root: etree._Element) -> DescribeProcessRequest:

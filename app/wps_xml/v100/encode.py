@@ -97,9 +97,15 @@ def _described(item: ProcessDescription | ParameterDescription) -> list[Element]
 
 
 def capabilities(
-    settings: Settings, processes: Sequence[ProcessDescription], language: str = "en-US"
+    settings: Settings,
+    processes: Sequence[ProcessDescription],
+    language: str = "en-US",
+    update_sequence: str | None = None,
 ) -> bytes:
     """The ``wps:Capabilities`` document: service metadata, operations and process offerings."""
+    attributes = _root_attributes(ns.WPS100_CAPABILITIES_LOCATION, language)
+    if update_sequence is not None:
+        attributes["updateSequence"] = update_sequence
     root = WPS.Capabilities(
         service_identification(OWS, settings, VERSION),
         service_provider(OWS, settings),
@@ -109,7 +115,7 @@ def capabilities(
             WPS.Default(OWS.Language(LANGUAGES[0])),
             WPS.Supported(*(OWS.Language(lang) for lang in LANGUAGES)),
         ),
-        _root_attributes(ns.WPS100_CAPABILITIES_LOCATION, language),
+        attributes,
     )
     return serialize(root)
 

@@ -69,7 +69,10 @@ class Codec:
 
     def capabilities(self, offering: Offering) -> Reply:
         """``wps:Capabilities``."""
-        return _xml(encode.capabilities(self.settings, offering.processes, offering.language))
+        document = encode.capabilities(
+            self.settings, offering.processes, offering.language, offering.update_sequence
+        )
+        return _xml(document)
 
     def descriptions(self, offering: Offering) -> Reply:
         """``wps:ProcessOfferings``."""

@@ -58,6 +58,7 @@ def capabilities_from_kvp(kvp: Kvp) -> GetCapabilitiesRequest:
         accept_versions=tuple(versions),
         accept_languages=tuple(accepted),
         language=languages[0] if languages else None,
+        update_sequence=kvp.get("updateSequence"),
     )
 
 
@@ -90,6 +91,7 @@ def capabilities_from_xml(root: etree._Element) -> GetCapabilitiesRequest:
         accept_versions=tuple(versions),
         accept_languages=tuple(languages),
         language=languages[0] if languages else None,
+        update_sequence=root.get("updateSequence"),
     )
 
 

@@ -113,7 +113,10 @@ def _process_properties(process: ProcessDescription) -> dict[str, str]:
 
 
 def capabilities(
-    settings: Settings, processes: Sequence[ProcessDescription], language: str = "en-US"
+    settings: Settings,
+    processes: Sequence[ProcessDescription],
+    language: str = "en-US",
+    update_sequence: str | None = None,
 ) -> bytes:
     """The ``wps:Capabilities`` document: service metadata, operations and process summaries."""
     if not processes:
@@ -124,7 +127,8 @@ def capabilities(
         operations_metadata(OWS, settings, OPERATIONS, post_only=POST_ONLY),
         OWS.Languages(*(OWS.Language(lang) for lang in LANGUAGES)),
         WPS.Contents(*(_process_summary(p) for p in processes)),
-        {"service": "WPS", "version": VERSION, **_root_attributes()},
+        {"service": "WPS", "version": VERSION, **_root_attributes()}
+        | ({"updateSequence": update_sequence} if update_sequence is not None else {}),
     )
     return serialize(root)
 
