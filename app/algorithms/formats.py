@@ -1,15 +1,40 @@
-"""The data formats processes declare. Order matters: the first format of a list is the default."""
+"""The data formats processes declare. Order matters: the first format of a list is the default.
+
+A GeoTIFF is accepted under every name clients use, each declared as a format of its own so that a
+result is delivered under the name it was asked for:
+
+- ``image/tiff; subtype=geotiff``: the WPS convention (PyWPS, OWSLib, birdy); the declared default,
+  so WPS 1.0.0 clients that take the default keep getting it;
+- ``image/tiff; application=geotiff``: the registered GeoTIFF media type (OGC 19-008, the
+  ``application`` parameter of RFC 3302's ``image/tiff``), used by OGC API clients, STAC and
+  pygeoapi; the OGC API face shows it first (``app.ogcapi.describe``);
+- ``image/tiff; application=geotiff; profile=cloud-optimized``: a Cloud Optimized GeoTIFF;
+- ``image/tiff``: any TIFF, read as a GeoTIFF.
+
+Media types match by ``app.model.descriptions.MediaType``: order, spaces, quotes and case of
+parameters do not matter, a parameter more or less does.
+"""
 
 from __future__ import annotations
 
 from app.model.descriptions import Format
 
-GEOTIFF = Format(mime_type="image/tiff; subtype=geotiff", extension=".tif")
-TIFF = Format(mime_type="image/tiff", extension=".tif")
-GEOTIFF_BASE64 = Format(mime_type="image/tiff; subtype=geotiff", encoding="base64", extension=".tif")
-TIFF_BASE64 = Format(mime_type="image/tiff", encoding="base64", extension=".tif")
+GEOTIFF_MEDIA_TYPE = "image/tiff; subtype=geotiff"
+OGC_GEOTIFF_MEDIA_TYPE = "image/tiff; application=geotiff"
+COG_MEDIA_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
+TIFF_MEDIA_TYPE = "image/tiff"
 
-GEOTIFF_FORMATS = (GEOTIFF, TIFF, GEOTIFF_BASE64, TIFF_BASE64)
+GEOTIFF = Format(mime_type=GEOTIFF_MEDIA_TYPE, extension=".tif")
+OGC_GEOTIFF = Format(mime_type=OGC_GEOTIFF_MEDIA_TYPE, extension=".tif")
+COG = Format(mime_type=COG_MEDIA_TYPE, extension=".tif")
+TIFF = Format(mime_type=TIFF_MEDIA_TYPE, extension=".tif")
+GEOTIFF_BASE64 = Format(mime_type=GEOTIFF_MEDIA_TYPE, encoding="base64", extension=".tif")
+OGC_GEOTIFF_BASE64 = Format(mime_type=OGC_GEOTIFF_MEDIA_TYPE, encoding="base64", extension=".tif")
+COG_BASE64 = Format(mime_type=COG_MEDIA_TYPE, encoding="base64", extension=".tif")
+TIFF_BASE64 = Format(mime_type=TIFF_MEDIA_TYPE, encoding="base64", extension=".tif")
+
+GEOTIFF_BASE64_FORMATS = (GEOTIFF_BASE64, OGC_GEOTIFF_BASE64, COG_BASE64, TIFF_BASE64)
+GEOTIFF_FORMATS = (GEOTIFF, OGC_GEOTIFF, COG, TIFF, *GEOTIFF_BASE64_FORMATS)
 
 GEOJSON = Format(mime_type="application/geo+json", extension=".geojson")
 JSON = Format(mime_type="application/json", extension=".json")
@@ -35,8 +60,7 @@ GENERIC_FORMATS = (
     GEOJSON,
     TEXT,
     OCTET_STREAM,
-    GEOTIFF_BASE64,
-    TIFF_BASE64,
+    *GEOTIFF_BASE64_FORMATS,
     PNG,
 )
 

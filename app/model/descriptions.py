@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from app.model.base import Model
 from app.model.errors import NoSuchFormat
@@ -17,6 +19,68 @@ class DataKind(StrEnum):
     BBOX = "bbox"
 
 
+class MediaType(NamedTuple):
+    """A media type reduced to what identifies it (RFC 9110 section 8.3.1, RFC 6838).
+
+    ``essence`` is ``type/subtype`` in lower case; ``parameters`` the set of ``(name, value)``
+    pairs, names and values in lower case, quoted values unquoted, ``charset=utf-8`` left out (it
+    is the implicit charset of every format). Two media types are the same when both parts are
+    equal: parameter order, spaces, quoting and case make no difference, but a parameter more or
+    less does (``image/tiff`` is not ``image/tiff; application=geotiff``).
+    """
+
+    essence: str
+    parameters: frozenset[tuple[str, str]]
+
+    @classmethod
+    def parse(cls, text: str) -> MediaType:
+        """The media type a ``Content-Type``-like string names (lenient: never raises)."""
+        essence, *parameters = _split_parameters(text)
+        pairs: set[tuple[str, str]] = set()
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            name, value = name.strip().lower(), _unquote(value.strip()).lower()
+            if name and (name, value) not in _IMPLICIT_PARAMETERS:
+                pairs.add((name, value))
+        return cls(essence.strip().lower(), frozenset(pairs))
+
+
+_IMPLICIT_PARAMETERS = {("charset", "utf-8"), ("charset", "utf8")}
+
+
+def _split_parameters(text: str) -> list[str]:
+    """``text`` split at the semicolons that are not inside a quoted string."""
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = escaped = False
+    for char in text:
+        if escaped:
+            escaped = False
+        elif quoted and char == "\\":
+            escaped = True
+        elif char == '"':
+            quoted = not quoted
+        elif char == ";" and not quoted:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    parts.append("".join(current))
+    return parts
+
+
+def _unquote(value: str) -> str:
+    """A parameter value without its quotes and quoting backslashes (a token is returned as is)."""
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return re.sub(r"\\(.)", r"\1", value[1:-1])
+    return value
+
+
+def same_media_type(first: str, second: str) -> bool:
+    """Whether two strings name the same media type (see ``MediaType``)."""
+    return MediaType.parse(first) == MediaType.parse(second)
+
+
 class Format(Model):
     """A complex data format: mime type, optional encoding and schema."""
 
@@ -26,8 +90,12 @@ class Format(Model):
     extension: str = ".bin"
 
     def matches(self, mime_type: str | None, encoding: str | None, schema: str | None) -> bool:
-        """Whether a requested format is this one (absent parts match anything)."""
-        if mime_type and _norm_mime(mime_type) != _norm_mime(self.mime_type):
+        """Whether a requested format is this one (absent parts match anything).
+
+        Media types are compared as ``MediaType``s: ``image/tiff;application="geotiff"`` is
+        ``image/tiff; application=geotiff``, plain ``image/tiff`` only the format declared so.
+        """
+        if mime_type and not same_media_type(mime_type, self.mime_type):
             return False
         if encoding and encoding.lower() != (self.encoding or "utf-8").lower():
             # "base64" must be declared; utf-8 / raw is the implicit default.
@@ -35,8 +103,31 @@ class Format(Model):
         return not (schema and self.schema_url and schema != self.schema_url)
 
 
-def _norm_mime(mime: str) -> str:
-    return ";".join(part.strip() for part in mime.lower().split(";"))
+def preferring(formats: Sequence[Format], mime_type: str) -> tuple[Format, ...]:
+    """``formats`` in the order a face shows them when ``mime_type`` is its preferred spelling.
+
+    Each format of that media type moves ahead of the other formats of its ``type/subtype`` and
+    encoding, taking the place of the first of them; everything else keeps the declared order.
+    So a face can put its own default first (``image/tiff; application=geotiff`` on the OGC API
+    face) without a process declaring its formats twice.
+    """
+    preferred = MediaType.parse(mime_type)
+    ordered: list[Format] = []
+    for fmt in formats:
+        media = MediaType.parse(fmt.mime_type)
+        slot = len(ordered)
+        if media == preferred:
+            slot = next(
+                (
+                    index
+                    for index, other in enumerate(ordered)
+                    if MediaType.parse(other.mime_type).essence == media.essence
+                    and other.encoding == fmt.encoding
+                ),
+                slot,
+            )
+        ordered.insert(slot, fmt)
+    return tuple(ordered)
 
 
 class ValueRange(Model):
