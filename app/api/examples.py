@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
-GEOTIFF = "image/tiff; subtype=geotiff"
+GEOTIFF = "image/tiff; application=geotiff"  # OGC 19-008, the spelling this face shows first
 # A public Sentinel-2 L2A scene (cloud-optimised GeoTIFFs): band 4 is red, band 8 near-infrared.
 S2_SCENE = "https://sentinel-cogs.s3.us-west-2.amazonaws.com/sentinel-s2-l2a-cogs/36/Q/WD/2020/7/S2A_36QWD_20200701_0_L2A"
 

@@ -4,6 +4,10 @@ Each input and output gets a JSON Schema of one value (OpenAPI 3.0 flavour, as s
 literals a typed schema with ``enum``, ``minimum``/``maximum`` (+ boolean ``exclusive*``) and
 ``default``; complex data one schema per format (``contentMediaType``, ``contentEncoding``); bounding
 boxes the OGC bbox object with the advertised CRSs. Occurrences go to ``minOccurs``/``maxOccurs``.
+
+GeoTIFFs are shown as ``image/tiff; application=geotiff`` first (OGC 19-008, the type OGC API
+clients, STAC and pygeoapi use), ahead of the WPS spelling ``image/tiff; subtype=geotiff`` that
+processes declare first for WPS 1.0.0 clients; every declared spelling stays listed and accepted.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from app.model.descriptions import (
     ParameterDescription,
     ProcessDescription,
     ValueRange,
+    preferring,
 )
 from app.ogcapi.links import REL, link
 from app.ogcapi.models import (
@@ -33,6 +38,8 @@ from app.settings import Settings
 JOB_CONTROL: list[JobControlOption] = ["sync-execute", "async-execute", "dismiss"]
 TRANSMISSION: list[TransmissionMode] = ["value", "reference"]
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+GEOTIFF_MEDIA_TYPE = "image/tiff; application=geotiff"
+"""The GeoTIFF media type this face shows first, as its default (OGC 19-008)."""
 _JSON_TYPES = {"string": "string", "integer": "integer", "double": "number", "boolean": "boolean"}
 
 
@@ -93,7 +100,7 @@ def _output(parameter: ParameterDescription) -> OutputDescription:
 def value_schema(parameter: ParameterDescription) -> dict[str, Any]:
     """The JSON Schema of one value of an input or output."""
     if parameter.kind is DataKind.COMPLEX:
-        return complex_schema(parameter.formats)
+        return complex_schema(face_formats(parameter.formats))
     if parameter.kind is DataKind.BBOX:
         return bbox_schema(parameter.crss)
     return literal_schema(parameter.literal or LiteralDomain())
@@ -138,6 +145,12 @@ def typed_literal(text: str, data_type: str) -> Any:
     if data_type == "boolean" and text.strip().lower() in {"true", "false", "1", "0"}:
         return text.strip().lower() in {"true", "1"}
     return text
+
+
+def face_formats(formats: tuple[Format, ...]) -> tuple[Format, ...]:
+    """The declared formats in this face's order: ``image/tiff; application=geotiff`` ahead of the
+    other TIFF spellings of the same encoding, the rest as declared."""
+    return preferring(formats, GEOTIFF_MEDIA_TYPE)
 
 
 def complex_schema(formats: tuple[Format, ...]) -> dict[str, Any]:
