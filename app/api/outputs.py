@@ -16,6 +16,9 @@ router = APIRouter(route_class=ResourceRoute, tags=["Outputs"])
 
 _JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 _FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,200}$")
+# A .tif result is a GeoTIFF whatever spelling its job asked for (the document that links it names
+# that spelling); the file itself goes out under the WPS spelling, the declared default of every
+# raster output, which the WPS clients and the tests' downloads expect.
 _MEDIA_TYPES = {
     ".tif": "image/tiff; subtype=geotiff",
     ".geojson": "application/geo+json",
