@@ -13,7 +13,15 @@ Besides files it answers a few routes that simulate what references meet in the 
 - ``POST /echo`` answers the request body (a POST reference whose "result" is its body);
 - ``/headers`` answers the request headers as JSON.
 
-``head_allowed=False`` makes HEAD answer 405, as some object stores do.
+Modes that simulate servers met in the wild (keyword arguments of :class:`DataServer`):
+
+- ``head_allowed=False``: HEAD answers 405, as some object stores do;
+- ``head_length=False``: HEAD answers 200 without Content-Length (dynamic content);
+- ``ranges="ignored"``: ``Range`` is ignored: every GET answers 200 with the whole body and no
+  ``Accept-Ranges`` header (plain file servers, WCS GetCoverage and other dynamic URLs);
+  ``ranges="none"``: the same, announced with ``Accept-Ranges: none``;
+- ``chunked=True``: every file goes out with chunked encoding and no Content-Length (as under
+  ``/chunked/``), ignoring ``Range``.
 """
 
 from __future__ import annotations
@@ -28,13 +36,15 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 from urllib.request import urlopen
 
 _CHUNK = 64 * 1024
 _STATS = "/__stats__"
 _RESET = "/__reset__"
+
+RangeMode = Literal["bytes", "ignored", "none"]
 
 
 @dataclass(frozen=True)
@@ -56,9 +66,17 @@ class DataServer:
     GIL with the server it measures.
     """
 
-    def __init__(self, root: Path, *, head_allowed: bool = True) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        head_allowed: bool = True,
+        head_length: bool = True,
+        ranges: RangeMode = "bytes",
+        chunked: bool = False,
+    ) -> None:
         self.root = root.resolve()
-        self.head_allowed = head_allowed
+        self.modes = _Modes(head_allowed, head_length, ranges, chunked)
         self.port = 0
         self._process: subprocess.Popen[str] | None = None
 
@@ -83,7 +101,9 @@ class DataServer:
 
     @property
     def bytes_sent(self) -> int:
-        """Body bytes served so far (headers not counted; logged as each response starts)."""
+        """Body bytes served so far: headers not counted; each block of a file counted just before
+        it is handed to the socket, so what a client received is always counted, and a client that
+        hangs up early is charged at most what the socket took (kernel buffers) plus one block."""
         return sum(entry.body_bytes for entry in self.requests)
 
     def reset(self) -> None:
@@ -92,9 +112,12 @@ class DataServer:
             pass
 
     def __enter__(self) -> DataServer:
-        command = [sys.executable, str(Path(__file__).resolve()), str(self.root)]
-        if not self.head_allowed:
-            command.append("--no-head")
+        command = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            str(self.root),
+            json.dumps(asdict(self.modes)),
+        ]
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert self._process.stdout is not None
         line = self._process.stdout.readline()
@@ -121,24 +144,50 @@ class DataServer:
         self._process = None
 
 
+@dataclass(frozen=True)
+class _Modes:
+    """How the server behaves (see the module docstring); passed to the child as JSON."""
+
+    head_allowed: bool = True
+    head_length: bool = True
+    ranges: RangeMode = "bytes"
+    chunked: bool = False
+
+
 class _Backend:
     """The child's state: what to serve and the request log."""
 
-    def __init__(self, root: Path, head_allowed: bool) -> None:
+    def __init__(self, root: Path, modes: _Modes) -> None:
         self.root = root
-        self.head_allowed = head_allowed
+        self.modes = modes
         self.lock = threading.Lock()
-        self.log: list[Served] = []
+        self.log: list[dict[str, object]] = []
 
-    def record(self, entry: Served) -> None:
-        """Log one request (called by the handler threads)."""
+    def record(self, entry: Served) -> dict[str, object]:
+        """Log one request (called by the handler threads); the logged entry, for :meth:`count`."""
+        logged = asdict(entry)
         with self.lock:
-            self.log.append(entry)
+            self.log.append(logged)
+        return logged
+
+    def count(self, logged: dict[str, object], sent: int) -> None:
+        """Add ``sent`` body bytes to a logged request (lost if the log was reset meanwhile)."""
+        with self.lock:
+            logged["body_bytes"] = int(str(logged["body_bytes"])) + sent
 
 
-def serve(root: Path, head_allowed: bool) -> None:
+class _Server(ThreadingHTTPServer):
+    """Quiet about clients that hang up mid-body (GDAL does, after the headers of a size probe)."""
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Print unexpected errors only."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
+def serve(root: Path, modes: _Modes) -> None:
     """Run the server in this process: print the port, serve until stdin closes or SIGTERM."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(_Backend(root.resolve(), head_allowed)))
+    httpd = _Server(("127.0.0.1", 0), _handler_for(_Backend(root.resolve(), modes)))
     httpd.daemon_threads = True
     threading.Thread(target=_exit_when_parent_leaves, daemon=True).start()
     print(httpd.server_address[1], flush=True)
@@ -181,6 +230,7 @@ def _handler_for(backend: _Backend) -> type[BaseHTTPRequestHandler]:
 
 class _Handler(BaseHTTPRequestHandler):
     owner: _Backend
+    _logged: dict[str, object]  # the log entry of the file being sent
     protocol_version = "HTTP/1.1"
     timeout = 10
 
@@ -188,7 +238,7 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: the owner keeps its own log."""
 
     def do_HEAD(self) -> None:
-        if not self.owner.head_allowed:
+        if not self.owner.modes.head_allowed:
             self._simple(HTTPStatus.METHOD_NOT_ALLOWED, b"")
             return
         self._route(head=True)
@@ -220,11 +270,11 @@ class _Handler(BaseHTTPRequestHandler):
         elif path.startswith("/chunked/"):
             self._file(path.removeprefix("/chunked"), head, chunked=True)
         else:
-            self._file(path, head, chunked=False)
+            self._file(path, head, chunked=self.owner.modes.chunked)
 
     def _control(self, path: str) -> None:
         with self.owner.lock:
-            body = json.dumps([asdict(entry) for entry in self.owner.log]).encode()
+            body = json.dumps(self.owner.log).encode()
             if path == _RESET:
                 self.owner.log.clear()
         self.send_response(HTTPStatus.OK)
@@ -258,15 +308,14 @@ class _Handler(BaseHTTPRequestHandler):
             return
         size = target.stat().st_size
         header = self.headers.get("Range")
-        ranges = parse_ranges(header, size) if header and not chunked else None
-        if header and not chunked and ranges is None:
+        honoured = not chunked and self.owner.modes.ranges == "bytes"
+        ranges = parse_ranges(header, size) if header and honoured else None
+        if header and honoured and ranges is None:
             self._simple(
                 HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE, b"", extra={"Content-Range": f"*/{size}"}
             )
             return
-        # Logged before the body goes out, so a client that got the bytes always sees them counted.
-        planned = 0 if head else sum(end - start + 1 for start, end in ranges or [(0, size - 1)])
-        self.owner.record(Served(self.command, self.path, header, 206 if ranges else 200, planned))
+        self._logged = self.owner.record(Served(self.command, self.path, header, 206 if ranges else 200, 0))
         with target.open("rb") as source:
             if chunked:
                 self._send_chunked(source, head)
@@ -281,14 +330,29 @@ class _Handler(BaseHTTPRequestHandler):
         source.seek(start)
         remaining = length
         while remaining > 0 and (block := source.read(min(_CHUNK, remaining))):
+            self._count(len(block))
             self.wfile.write(block)
             remaining -= len(block)
+
+    def _count(self, sent: int) -> None:
+        """Charge ``sent`` file bytes to this request, before they go out."""
+        self.owner.count(self._logged, sent)
+
+    def _accept_ranges(self) -> None:
+        """``Accept-Ranges`` as the range mode says (none at all when Range is silently ignored)."""
+        if self.owner.modes.ranges != "ignored":
+            self.send_header("Accept-Ranges", self.owner.modes.ranges)
+
+    def _length(self, length: int, head: bool) -> None:
+        """``Content-Length``, left out of HEAD answers in ``head_length=False`` mode."""
+        if not head or self.owner.modes.head_length:
+            self.send_header("Content-Length", str(length))
 
     def _send_whole(self, source: BinaryIO, size: int, head: bool) -> None:
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", "image/tiff")
-        self.send_header("Content-Length", str(size))
-        self.send_header("Accept-Ranges", "bytes")
+        self._length(size, head)
+        self._accept_ranges()
         self.end_headers()
         if not head:
             self._copy(source, 0, size)
@@ -297,9 +361,9 @@ class _Handler(BaseHTTPRequestHandler):
         start, end = span
         self.send_response(HTTPStatus.PARTIAL_CONTENT)
         self.send_header("Content-Type", "image/tiff")
-        self.send_header("Content-Length", str(end - start + 1))
+        self._length(end - start + 1, head)
         self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
-        self.send_header("Accept-Ranges", "bytes")
+        self._accept_ranges()
         self.end_headers()
         if not head:
             self._copy(source, start, end - start + 1)
@@ -331,9 +395,10 @@ class _Handler(BaseHTTPRequestHandler):
         if head:
             return
         while block := source.read(_CHUNK):
+            self._count(len(block))
             self.wfile.write(f"{len(block):X}\r\n".encode() + block + b"\r\n")
         self.wfile.write(b"0\r\n\r\n")
 
 
 if __name__ == "__main__":
-    serve(Path(sys.argv[1]), head_allowed="--no-head" not in sys.argv[2:])
+    serve(Path(sys.argv[1]), _Modes(**json.loads(sys.argv[2])))
