@@ -1,10 +1,16 @@
 """Guarded reference handling: turn a complex input into something GDAL can open, or into bytes.
 
 Every URL, including each redirect target, passes :func:`app.raster.guard.check_url`; redirects are
-followed by hand (at most five). A plain GET reference to a raster is preflighted (HEAD, or a
-one-byte ranged GET where HEAD is refused) and handed to GDAL as ``/vsicurl/<final url>`` so that
-only the bytes a computation needs are ever read. References with a POST body or custom headers
-cannot be expressed to GDAL; they are downloaded, capped, into the job's work directory.
+followed by hand (at most five). A plain GET reference to a raster is preflighted to learn whether
+its server serves byte ranges: ``Accept-Ranges: bytes`` on the HEAD answer says yes, ``none`` says
+no; otherwise (no such header, HEAD refused or failing) a one-byte ranged GET decides: 206 is a yes,
+200 a no. Where ranges are served the raster goes to GDAL as ``/vsicurl/<final url>``, so that only
+the bytes a computation needs are ever read. Where they are not (plain file servers, dynamic URLs
+such as WCS GetCoverage), GDAL could not read it; it is downloaded whole into the job's work
+directory instead, and when the probe GET already brought the whole body, that very response is the
+download: the file is pulled once. References with a POST body or custom headers cannot be
+expressed to GDAL; they are downloaded too. Every download streams to disk through one capped
+copy (``WPS_MAX_INPUT_BYTES``, also without a Content-Length) and leaves no partial file behind.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from app.model.errors import DataNotAccessible, FileSizeExceeded
+from app.model.errors import DataNotAccessible, FileSizeExceeded, WpsError
 from app.model.requests import ComplexValue
 from app.raster.gdal_env import configure_gdal, forget_remote_file
 from app.raster.guard import HTTP_SCHEMES, check_url, local_file
@@ -30,7 +36,8 @@ from app.settings import Settings
 
 MAX_REDIRECTS = 5
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_HEAD_REFUSED = frozenset({403, 405, 501})
+_IDENTITY = {"Accept-Encoding": "identity"}  # the file's own bytes: sizes and caps mean what they say
+_NO_RANGES = "the server ignores HTTP Range requests"
 _DROPPED_HEADERS = frozenset(
     {"host", "content-length", "transfer-encoding", "connection", "keep-alive", "te", "upgrade"}
 )
@@ -46,6 +53,36 @@ class _Request:
     body: bytes | None = None
 
 
+@dataclass(frozen=True)
+class _Cap:
+    """The byte cap of one fetch, and the client-safe errors that explain what went wrong."""
+
+    locator: str
+    limit: int
+    reason: str = ""  # why the whole file is being fetched, when that needs saying
+
+    def exceeded(self, size: int | None) -> FileSizeExceeded:
+        """The error for a body of ``size`` bytes (None: not announced, counted past the cap)."""
+        if not self.reason:
+            message = f"input {self.locator!r} is larger than the {self.limit} bytes allowed"
+        else:
+            whole = "the whole file" if size is None else f"the whole file ({size} bytes)"
+            message = (
+                f"input {self.locator!r}: {self.reason}; downloading {whole}"
+                f" exceeds the input cap of {self.limit} bytes"
+            )
+        return FileSizeExceeded(message, self.locator)
+
+    def broken(self) -> DataNotAccessible:
+        """The error for a body that broke off."""
+        what = f"{self.reason}; the download of the whole file" if self.reason else "the reference"
+        return DataNotAccessible(f"input {self.locator!r}: {what} broke off", self.locator)
+
+    def unstorable(self) -> WpsError:
+        """The error for a download the service could not write to its disk."""
+        return WpsError(f"input {self.locator!r}: the service could not store the download", self.locator)
+
+
 def resolve_reference(value: ComplexValue, settings: Settings, locator: str, workdir: Path) -> str:
     """A path GDAL can open for a referenced raster (``/vsicurl/...``, a local file, a download)."""
     href = _require_href(value, locator)
@@ -54,10 +91,8 @@ def resolve_reference(value: ComplexValue, settings: Settings, locator: str, wor
         return str(local_file(href, settings, locator))
     configure_gdal(settings)
     if value.method != "GET" or value.headers or value.body is not None or value.body_href:
-        return str(_download_to_file(value, settings, locator, workdir))
-    path = "/vsicurl/" + _preflight(href, settings, locator)
-    forget_remote_file(path)  # a new job sees the file as it is now, not as an earlier job saw it
-    return path
+        return str(_download(_request_for(value, settings, locator), settings, locator, workdir))
+    return _remote_raster(href, settings, locator, workdir)
 
 
 def fetch_bytes(value: ComplexValue, settings: Settings, locator: str) -> bytes:
@@ -70,7 +105,7 @@ def fetch_bytes(value: ComplexValue, settings: Settings, locator: str) -> bytes:
         return _read_local(local_file(href, settings, locator), cap, locator)
     buffer = io.BytesIO()
     with _open(_request_for(value, settings, locator), settings, locator) as response:
-        _stream(response, buffer, cap, locator)
+        _stream(response, buffer, _Cap(locator, cap))
     return buffer.getvalue()
 
 
@@ -182,55 +217,94 @@ def _announced_size(response: httpx.Response) -> int | None:
     return None
 
 
-def _check_response(response: httpx.Response, cap: int, locator: str) -> None:
+def _check_response(response: httpx.Response, cap: _Cap) -> None:
     status = response.status_code
     if status >= 300 or status < 200:
-        raise DataNotAccessible(f"input {locator!r}: the reference answered HTTP {status}", locator)
+        raise DataNotAccessible(f"input {cap.locator!r}: the reference answered HTTP {status}", cap.locator)
     size = _announced_size(response)
-    if size is not None and size > cap:
-        raise FileSizeExceeded(f"input {locator!r} is larger than the {cap} bytes allowed", locator)
+    if size is not None and size > cap.limit:
+        raise cap.exceeded(size)
 
 
-def _preflight(url: str, settings: Settings, locator: str) -> str:
-    """Check that ``url`` answers, within the size cap; return the URL after redirects."""
-    attempts = (_Request("HEAD", url), _Request("GET", url, {"Range": "bytes=0-0"}))
-    for attempt in attempts:
-        with _open(attempt, settings, locator) as response:
-            if attempt.method == "HEAD" and response.status_code in _HEAD_REFUSED:
-                continue
-            _check_response(response, settings.max_input_bytes, locator)
-            return str(response.url)
-    raise AssertionError("unreachable: the ranged GET always answers")
+# ----------------------------------------------------------------------------- remote rasters
 
 
-def _stream(response: httpx.Response, sink: BinaryIO, cap: int, locator: str) -> None:
-    """Copy a response body to ``sink``, aborting once more than ``cap`` bytes arrived."""
-    _check_response(response, cap, locator)
-    received = 0
+def _remote_raster(url: str, settings: Settings, locator: str, workdir: Path) -> str:
+    """``/vsicurl/<final url>`` where the server serves byte ranges, else the file downloaded whole."""
+    cap = _Cap(locator, settings.max_input_bytes)
+    with _open(_Request("HEAD", url, dict(_IDENTITY)), settings, locator) as head:
+        ranges = _head_says_ranges(head, cap)
+        final = str(head.url)
+    if ranges is None:  # no verdict from HEAD: ask for one byte
+        probe = _Request("GET", url, {"Range": "bytes=0-0", **_IDENTITY})
+        with _open(probe, settings, locator) as response:
+            if response.is_success and response.status_code != 206:
+                # The whole body is on its way: this response is the download, not a second GET.
+                return str(_save(response, replace(cap, reason=_NO_RANGES), workdir))
+            _check_response(response, cap)
+            final = str(response.url)
+    elif not ranges:
+        return str(_download(_Request("GET", final, dict(_IDENTITY)), settings, locator, workdir, _NO_RANGES))
+    path = "/vsicurl/" + final
+    forget_remote_file(path)  # a new job sees the file as it is now, not as an earlier job saw it
+    return path
+
+
+def _head_says_ranges(response: httpx.Response, cap: _Cap) -> bool | None:
+    """Whether a HEAD answer shows byte ranges served (True), refused (False), or leaves it open.
+
+    A HEAD answered with an error (refused as by some object stores, or unsupported by a dynamic
+    URL) leaves it open: the GET that follows is the authority on the reference. The size cap
+    applies as soon as a length is announced, whichever way the file is then read.
+    """
+    if not response.is_success:
+        return None
+    units = {unit.strip().lower() for unit in response.headers.get("accept-ranges", "").split(",")}
+    verdict = True if "bytes" in units else False if "none" in units else None
+    _check_response(response, cap if verdict is not False else replace(cap, reason=_NO_RANGES))
+    return verdict
+
+
+# ----------------------------------------------------------------------------- downloads
+
+
+def _download(request: _Request, settings: Settings, locator: str, workdir: Path, reason: str = "") -> Path:
+    """Fetch ``request`` into a new file in ``workdir`` (see :func:`_save`)."""
+    with _open(request, settings, locator) as response:
+        return _save(response, _Cap(locator, settings.max_input_bytes, reason), workdir)
+
+
+def _save(response: httpx.Response, cap: _Cap, workdir: Path) -> Path:
+    """Stream a response body into a new file in ``workdir``, capped; no partial file on failure."""
     try:
-        for chunk in response.iter_bytes():
-            received += len(chunk)
-            if received > cap:
-                raise FileSizeExceeded(f"input {locator!r} is larger than the {cap} bytes allowed", locator)
-            sink.write(chunk)
-    except httpx.HTTPError as exc:
-        raise DataNotAccessible(f"input {locator!r}: the reference broke off", locator) from exc
-
-
-def _download_to_file(value: ComplexValue, settings: Settings, locator: str, workdir: Path) -> Path:
-    workdir.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=workdir, prefix="input-", suffix=".tif")
+        workdir.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(dir=workdir, prefix="input-", suffix=".tif")
+    except OSError as exc:
+        raise cap.unstorable() from exc
     path = Path(name)
     try:
-        with (
-            os.fdopen(handle, "wb") as sink,
-            _open(_request_for(value, settings, locator), settings, locator) as response,
-        ):
-            _stream(response, sink, settings.max_input_bytes, locator)
+        with os.fdopen(handle, "wb") as sink:
+            _stream(response, sink, cap)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
     return path
+
+
+def _stream(response: httpx.Response, sink: BinaryIO, cap: _Cap) -> None:
+    """Copy a response body to ``sink``, aborting once more than the cap has arrived."""
+    _check_response(response, cap)
+    received = 0
+    try:
+        for chunk in response.iter_bytes():
+            received += len(chunk)
+            if received > cap.limit:
+                raise cap.exceeded(None)  # announced no length, or less than it sends
+            sink.write(chunk)
+    except httpx.HTTPError as exc:
+        raise cap.broken() from exc
+    except OSError as exc:  # the disk of the work directory, not the network
+        raise cap.unstorable() from exc
 
 
 def _read_local(path: Path, cap: int, locator: str) -> bytes:
