@@ -80,24 +80,50 @@ def output_requests(body: Execute, description: ProcessDescription) -> tuple[Out
 
 
 def input_value(parameter: ParameterDescription, value: InlineOrRef) -> InputValue:
-    """One occurrence of an input."""
+    """One occurrence of an input: a link is a reference whatever the input's kind."""
+    if isinstance(value, Link):
+        return ComplexValue(href=value.href, mime_type=value.type)
     if parameter.kind is DataKind.LITERAL:
-        return _literal(parameter.identifier, value)
+        return _literal(parameter, value)
     if parameter.kind is DataKind.BBOX:
         return _bbox(parameter.identifier, value)
     return _complex(parameter, value)
 
 
-def _literal(name: str, given: InlineOrRef) -> LiteralValue:
+_JSON_TYPES = {"string": "a string", "integer": "an integer", "double": "a number", "boolean": "a boolean"}
+
+
+def _literal(parameter: ParameterDescription, given: InlineOrRef) -> LiteralValue:
+    """A literal of the JSON type its data type says: no coercion of a number to a string or back."""
+    name = parameter.identifier
     value: Any = given.value if isinstance(given, QualifiedValue) else given
     uom = given.uom if isinstance(given, QualifiedValue) else None
+    data_type = parameter.literal.data_type if parameter.literal else "string"
+    if not _has_json_type(value, data_type):
+        raise InvalidParameterValue(
+            f"input {name!r} expects {_JSON_TYPES[data_type]}, not {_json_kind(value)}", name
+        )
     if isinstance(value, bool):
         return LiteralValue(value=str(value).lower(), uom=uom)
     if isinstance(value, float) and value.is_integer():
         return LiteralValue(value=str(int(value)), uom=uom)
-    if isinstance(value, int | float | str):
-        return LiteralValue(value=str(value), uom=uom)
-    raise InvalidParameterValue(f"input {name!r} expects a literal value (string, number or boolean)", name)
+    return LiteralValue(value=str(value), uom=uom)
+
+
+def _has_json_type(value: Any, data_type: str) -> bool:
+    """Whether a JSON value has the type of a literal's data type (5.0 is an integer, as in JSON Schema)."""
+    if data_type == "boolean" or isinstance(value, bool):
+        return data_type == "boolean" and isinstance(value, bool)
+    if data_type == "integer":
+        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if data_type == "double":
+        return isinstance(value, int | float)
+    return isinstance(value, str)
+
+
+def _json_kind(value: Any) -> str:
+    kinds = ((bool, "a boolean"), (int | float, "a number"), (str, "a string"), (list, "an array"))
+    return next((kind for python, kind in kinds if isinstance(value, python)), "an object")
 
 
 def _bbox(name: str, value: InlineOrRef) -> BoundingBoxValue:
@@ -119,8 +145,6 @@ def _bbox(name: str, value: InlineOrRef) -> BoundingBoxValue:
 
 def _complex(parameter: ParameterDescription, value: InlineOrRef) -> ComplexValue:
     name = parameter.identifier
-    if isinstance(value, Link):
-        return ComplexValue(href=value.href, mime_type=value.type)
     if isinstance(value, BoundingBox):
         raise InvalidParameterValue(f"input {name!r} expects complex data, not a bounding box", name)
     if isinstance(value, QualifiedValue):
