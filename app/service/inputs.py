@@ -2,23 +2,38 @@
 
 Literal strings are converted and range-checked by the process's pydantic model; complex inputs
 declared as rasters are opened lazily (never read here); other complex inputs are fetched.
+Literal and bounding box values given by reference are fetched (through the same guard) and read:
+a literal as the referenced text (or the text of a LiteralValue element), a bounding box as an
+OGC API bbox object in JSON or an OWS bounding box element in XML.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import xarray as xr
 from pydantic import ValidationError
 
-from app.algorithms.base import Process, ProcessInputs, field_shape
+from app.algorithms.base import (
+    ComplexInput,
+    InputMarker,
+    LiteralInput,
+    Process,
+    ProcessInputs,
+    field_shape,
+    input_marker,
+)
 from app.model.errors import InvalidParameterValue
-from app.model.requests import ComplexValue, ExecuteRequest, InputValue, LiteralValue
+from app.model.requests import BoundingBoxValue, ComplexValue, ExecuteRequest, InputValue, LiteralValue
 from app.raster.fetch import fetch_bytes, materialize
 from app.raster.open import open_raster
 from app.raster.vectors import Vector, ZipLimits, read_vector
 from app.settings import Settings
+from app.wps_xml.payload import referenced_bounding_box, referenced_literal
+
+CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"  # an OGC API bbox without crs
 
 
 def build_inputs(
@@ -31,7 +46,13 @@ def build_inputs(
         if not given:
             continue
         shape = field_shape(info)
-        converted = [_convert(value, shape.base, settings, workdir, name) for value in given]
+        marker = input_marker(info)
+        converted = [
+            _referenced(value, marker, settings, name)
+            if isinstance(value, ComplexValue) and value.href and not isinstance(marker, ComplexInput)
+            else _convert(value, shape.base, settings, workdir, name)
+            for value in given
+        ]
         values[name] = converted if shape.is_list else converted[0]
     try:
         return process.Inputs.model_validate(values)
@@ -53,6 +74,33 @@ def _convert(value: InputValue, base: Any, settings: Settings, workdir: Path, na
             data = fetch_bytes(value, settings, locator=name)
             return value.model_copy(update={"data": data, "href": None})
     return value
+
+
+def _referenced(value: ComplexValue, marker: InputMarker, settings: Settings, name: str) -> object:
+    """A literal (its text) or a bounding box given by reference, fetched through the guard."""
+    data = fetch_bytes(value, settings, locator=name)
+    if isinstance(marker, LiteralInput):
+        return referenced_literal(data, name)
+    return _referenced_box(data, name)
+
+
+def _referenced_box(data: bytes, name: str) -> BoundingBoxValue:
+    try:
+        document = json.loads(data)
+    except ValueError:
+        return referenced_bounding_box(data, name)  # XML
+    box = document.get("bbox") if isinstance(document, dict) else None
+    if not isinstance(box, list) or len(box) not in {4, 6} or not all(_is_number(v) for v in box):
+        raise InvalidParameterValue(
+            f'input {name!r}: the referenced JSON is not a {{"bbox": [4 or 6 numbers]}} object', name
+        )
+    half = len(box) // 2
+    crs = document.get("crs") if isinstance(document.get("crs"), str) else None
+    return BoundingBoxValue(lower=tuple(box[:half]), upper=tuple(box[half:]), crs=crs or CRS84_URI)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _invalid(exc: ValidationError) -> InvalidParameterValue:

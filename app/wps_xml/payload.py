@@ -23,8 +23,8 @@ from lxml.builder import ElementMaker
 from lxml.etree import _Element as Element
 
 from app.model.descriptions import Format, LiteralDomain, ValueRange
-from app.model.errors import InvalidParameterValue, WpsError
-from app.model.requests import ComplexValue
+from app.model.errors import InvalidParameterValue, MissingParameterValue, WpsError
+from app.model.requests import BoundingBoxValue, ComplexValue
 from app.model.results import ComplexResult
 from app.settings import Settings
 from app.wps_xml import namespaces as ns
@@ -121,6 +121,56 @@ def parse_position(text: str | None, locator: str) -> tuple[float, ...]:
     if not values:
         raise InvalidParameterValue(f"input {locator!r}: a corner is empty", locator=locator)
     return values
+
+
+WGS84_CRS = "urn:ogc:def:crs:OGC:1.3:CRS84"  # what an ows:WGS84BoundingBox without crs means
+_BOX_ELEMENTS = frozenset({"BoundingBox", "WGS84BoundingBox", "BoundingBoxData"})
+_LITERAL_ELEMENTS = frozenset({"LiteralValue", "LiteralData"})
+
+
+def bounding_box(element: etree._Element, locator: str) -> BoundingBoxValue:
+    """An ``ows:BoundingBox``, ``ows:WGS84BoundingBox`` (OWS 1.1 or 2.0) or ``wps:BoundingBoxData``."""
+    corners = {etree.QName(child).localname: child for child in element if isinstance(child.tag, str)}
+    lower, upper = corners.get("LowerCorner"), corners.get("UpperCorner")
+    if lower is None or upper is None:
+        raise MissingParameterValue(f"input {locator!r}: LowerCorner and UpperCorner needed", locator=locator)
+    crs = element.get("crs")
+    if crs is None and etree.QName(element).localname == "WGS84BoundingBox":
+        crs = WGS84_CRS
+    return BoundingBoxValue(
+        lower=parse_position(lower.text, locator), upper=parse_position(upper.text, locator), crs=crs
+    )
+
+
+def referenced_bounding_box(document: bytes, locator: str) -> BoundingBoxValue:
+    """The bounding box an input by reference points to: a bounding box element, bare or in wps:Data."""
+    try:
+        root = parse_xml(document)
+    except WpsError:
+        raise InvalidParameterValue(
+            f"input {locator!r}: the referenced document is not a bounding box (not XML or JSON)", locator
+        ) from None
+    if etree.QName(root).localname == "Data":  # a WPS 2.0 wps:Data wrapper
+        root = next((child for child in root if isinstance(child.tag, str)), root)
+    if etree.QName(root).localname not in _BOX_ELEMENTS:
+        raise InvalidParameterValue(
+            f"input {locator!r}: the referenced document is not a bounding box", locator=locator
+        )
+    return bounding_box(root, locator)
+
+
+def referenced_literal(document: bytes, locator: str) -> str:
+    """The value a literal input by reference points to: its text, or that of a LiteralValue element."""
+    try:
+        text = document.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidParameterValue(f"input {locator!r}: the referenced value is not text", locator) from None
+    if text.lstrip().startswith("<") and (root := _embeddable_xml(document)) is not None:
+        if etree.QName(root).localname == "Data":
+            root = next((child for child in root if isinstance(child.tag, str)), root)
+        if etree.QName(root).localname in _LITERAL_ELEMENTS:
+            return (root.text or "").strip()
+    return text.strip()
 
 
 # ----------------------------------------------------------------------------- inline data, write

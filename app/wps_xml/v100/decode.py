@@ -24,7 +24,7 @@ from app.model.requests import (
 )
 from app.wps_xml.kvp import Kvp, KvpItem, parse_bool, parse_items, split_list
 from app.wps_xml.message import accepted_versions
-from app.wps_xml.payload import decode_payload, inline_complex, inline_payload, parse_position
+from app.wps_xml.payload import bounding_box, decode_payload, inline_complex, inline_payload
 
 WPS = "http://www.opengis.net/wps/1.0.0"
 OWS = "http://www.opengis.net/ows/1.1"
@@ -214,7 +214,7 @@ def _xml_input(element: etree._Element) -> InputValue:
     if local == "ComplexData":
         return inline_complex(value, name)
     if local in {"BoundingBoxData", "BoundingBox", "WGS84BoundingBox"}:
-        return _xml_bbox(value, name)
+        return bounding_box(value, name)
     raise InvalidParameterValue(f"input {name!r}: unexpected element {local}", locator=name)
 
 
@@ -233,19 +233,6 @@ def _xml_reference(reference: etree._Element, name: str) -> ComplexValue:
         headers=tuple((h.get("key", ""), h.get("value", "")) for h in reference.iterfind("wps:Header", NS)),
         body=inline_payload(body) if body is not None else None,
         body_href=body_reference.get(_q("xlink", "href")) if body_reference is not None else None,
-    )
-
-
-def _xml_bbox(value: etree._Element, name: str) -> BoundingBoxValue:
-    lower = value.find("ows:LowerCorner", NS)
-    upper = value.find("ows:UpperCorner", NS)
-    if lower is None or upper is None:
-        raise MissingParameterValue(f"input {name!r}: LowerCorner and UpperCorner needed", locator=name)
-    crs = value.get("crs")
-    if crs is None and etree.QName(value).localname == "WGS84BoundingBox":
-        crs = "urn:ogc:def:crs:OGC:1.3:CRS84"
-    return BoundingBoxValue(
-        lower=parse_position(lower.text, name), upper=parse_position(upper.text, name), crs=crs
     )
 
 

@@ -31,14 +31,14 @@ from app.model.requests import (
 )
 from app.wps_xml import namespaces as ns
 from app.wps_xml.kvp import Kvp, split_list
-from app.wps_xml.payload import inline_complex, inline_payload, parse_position
+from app.wps_xml.payload import WGS84_CRS, bounding_box, inline_complex, inline_payload
 
 WPS = ns.WPS200
 OWS = ns.OWS200
 NS = {"wps": WPS, "ows": OWS, "xlink": ns.XLINK}
 VERSION = "2.0.0"
 MODES: dict[str, ExecutionMode] = {"sync": "sync", "async": "async", "auto": "auto"}
-CRS84 = "urn:ogc:def:crs:OGC:1.3:CRS84"  # what a wps 1.0.0 WGS84BoundingBox decodes to, too
+CRS84 = WGS84_CRS  # what an ows:WGS84BoundingBox decodes to, in either version
 
 DescriptionLookup = Callable[[str], ProcessDescription]
 
@@ -182,16 +182,7 @@ def _xml_bbox(data: etree._Element, name: str) -> BoundingBoxValue:
     value = _first_child(data)
     if value is None or value.tag not in _BBOX_TAGS:
         raise InvalidParameterValue(f"input {name!r}: expected an ows:BoundingBox", locator=name)
-    lower = value.find("ows:LowerCorner", NS)
-    upper = value.find("ows:UpperCorner", NS)
-    if lower is None or upper is None:
-        raise MissingParameterValue(f"input {name!r}: LowerCorner and UpperCorner needed", locator=name)
-    crs = value.get("crs")
-    if crs is None and etree.QName(value).localname == "WGS84BoundingBox":
-        crs = CRS84
-    return BoundingBoxValue(
-        lower=parse_position(lower.text, name), upper=parse_position(upper.text, name), crs=crs
-    )
+    return bounding_box(value, name)
 
 
 def _xml_reference(reference: etree._Element, name: str) -> ComplexValue:
