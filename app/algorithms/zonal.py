@@ -23,7 +23,7 @@ import numpy as np
 import xarray as xr
 from affine import Affine
 from dask.delayed import Delayed, delayed
-from pydantic import Field
+from pydantic import Field, field_validator
 from rasterio.features import geometry_mask
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
@@ -302,9 +302,22 @@ class ZonalInputs(ProcessInputs):
         Field(min_length=1, max_length=len(STATISTICS)),
         LiteralInput(
             "Statistics",
-            "Statistics to compute; repeat the input for several. Default: all of them.",
+            "Statistics to compute: repeat the input for several, or give one comma list "
+            "(count,mean,max). Default: all of them.",
         ),
     ] = None
+
+    @field_validator("statistics", mode="before")
+    @classmethod
+    def _comma_lists(cls, value: object) -> object:
+        """Each occurrence may be one statistic or a comma list of them, as KVP and JSON users write."""
+        if not isinstance(value, list):
+            return value
+        split: list[object] = []
+        for item in value:
+            parts = item.split(",") if isinstance(item, str) else [item]
+            split.extend(part.strip() if isinstance(part, str) else part for part in parts)
+        return [part for part in split if part != ""]
 
 
 class ZonalStatistics(Process):

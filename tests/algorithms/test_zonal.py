@@ -253,3 +253,27 @@ def test_small_integer_sketch_is_a_histogram() -> None:
     assert sketch.values.tolist() == [-32768, -5, 3, 7, 32767]
     assert sketch.counts.tolist() == [1, 2, 1, 2, 1]
     assert sketch.median() == 3.0
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (["count,mean,max"], ["count", "mean", "max"]),
+        (["count, mean", "max"], ["count", "mean", "max"]),
+        (["median"], ["median"]),
+        (["count,", ",sum"], ["count", "sum"]),
+    ],
+)
+def test_statistics_as_one_comma_list(given: list[str], expected: list[str]) -> None:
+    zones = Vector((shapely.box(0, 0, 1, 1),), ({},), CRS84)
+    raster = xr.DataArray(np.zeros((1, 2, 2)), dims=("band", "y", "x"))
+    inputs = ZonalInputs(raster=raster, zones=zones, statistics=given)
+    assert inputs.statistics == expected
+
+
+@pytest.mark.parametrize("given", [["count,nope"], ["count,mean,max,min,std,sum,median,count"], [","]])
+def test_statistics_comma_lists_are_still_checked(given: list[str]) -> None:
+    zones = Vector((shapely.box(0, 0, 1, 1),), ({},), CRS84)
+    raster = xr.DataArray(np.zeros((1, 2, 2)), dims=("band", "y", "x"))
+    with pytest.raises(ValueError, match="statistics"):
+        ZonalInputs(raster=raster, zones=zones, statistics=given)

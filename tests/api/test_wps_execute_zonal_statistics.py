@@ -137,6 +137,43 @@ def test_zonal_geojson_by_reference(
     assert_statistics(json.loads(data.text), scene, ("median", "count"))
 
 
+def test_zonal_statistics_as_one_comma_list(
+    zonal_client: TestClient, data_server: DataServer, scene: Raster
+) -> None:
+    params = {
+        "service": "WPS",
+        "version": "1.0.0",
+        "request": "Execute",
+        "identifier": "zonal_statistics",
+        "DataInputs": f"raster=@xlink:href={data_server.url('scene.tif')};"
+        f"zones=@xlink:href={data_server.url('zones.geojson')}@mimeType=application/geo+json;"
+        "statistics=median,count",
+        "RawDataOutput": "statistics",
+    }
+    (data_server.root / "zones.geojson").write_text(feature_collection([lonlat(z) for z in ZONES]))
+    response = zonal_client.get("/wps", params=params)
+    assert response.status_code == 200, response.text
+    assert_statistics(response.json(), scene, ("median", "count"))
+
+
+def test_zonal_statistics_comma_list_in_json(
+    zonal_client: TestClient, data_server: DataServer, scene: Raster
+) -> None:
+    zones = json.loads(feature_collection([lonlat(z) for z in ZONES]))
+    body = {
+        "inputs": {
+            "raster": {"href": data_server.url("scene.tif")},
+            "zones": {"value": zones, "mediaType": "application/geo+json"},
+            "statistics": "sum,max",
+        },
+        "outputs": {"statistics": {}},
+        "response": "raw",
+    }
+    response = zonal_client.post("/processes/zonal_statistics/execution", json=body)
+    assert response.status_code == 200, response.text
+    assert_statistics(response.json(), scene, ("sum", "max"))
+
+
 def test_zonal_zipped_shapefile_base64(
     zonal_client: TestClient, data_server: DataServer, scene: Raster, tmp_path: Path
 ) -> None:
