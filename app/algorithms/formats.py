@@ -17,10 +17,9 @@ parameters do not matter, a parameter more or less does.
 
 from __future__ import annotations
 
-from app.model.descriptions import Format
+from app.model.descriptions import OGC_GEOTIFF_MEDIA_TYPE, Format
 
 GEOTIFF_MEDIA_TYPE = "image/tiff; subtype=geotiff"
-OGC_GEOTIFF_MEDIA_TYPE = "image/tiff; application=geotiff"
 COG_MEDIA_TYPE = "image/tiff; application=geotiff; profile=cloud-optimized"
 TIFF_MEDIA_TYPE = "image/tiff"
 

@@ -19,6 +19,11 @@ class DataKind(StrEnum):
     BBOX = "bbox"
 
 
+OGC_GEOTIFF_MEDIA_TYPE = "image/tiff; application=geotiff"
+"""The registered GeoTIFF media type (OGC 19-008; the ``application`` parameter of RFC 3302's
+``image/tiff``): what a face shows first when its clients expect it rather than the WPS spelling."""
+
+
 class MediaType(NamedTuple):
     """A media type reduced to what identifies it (RFC 9110 section 8.3.1, RFC 6838).
 

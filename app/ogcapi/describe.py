@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.model.descriptions import (
+    OGC_GEOTIFF_MEDIA_TYPE,
     DataKind,
     Format,
     LiteralDomain,
@@ -38,7 +39,7 @@ from app.settings import Settings
 JOB_CONTROL: list[JobControlOption] = ["sync-execute", "async-execute", "dismiss"]
 TRANSMISSION: list[TransmissionMode] = ["value", "reference"]
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
-GEOTIFF_MEDIA_TYPE = "image/tiff; application=geotiff"
+GEOTIFF_MEDIA_TYPE = OGC_GEOTIFF_MEDIA_TYPE
 """The GeoTIFF media type this face shows first, as its default (OGC 19-008)."""
 _JSON_TYPES = {"string": "string", "integer": "integer", "double": "number", "boolean": "boolean"}
 
