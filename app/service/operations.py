@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from dataclasses import dataclass
 
 import rasterio.errors
@@ -29,6 +30,7 @@ from app.service.reports import reported_error, with_polling_hints
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
+INPUTS_FOLDER = "inputs"  # a job's downloaded and inline inputs, deleted when the job ends
 
 
 @dataclass(frozen=True)
@@ -186,16 +188,23 @@ class WpsService:
     def _run(
         self, request: ExecuteRequest, description: ProcessDescription, context: JobContext
     ) -> ExecuteResult:
-        """The body of a job: open inputs lazily, build the graph, write and deliver the outputs."""
+        """The body of a job: open inputs lazily, build the graph, write and deliver the outputs.
+
+        Inputs downloaded or written to disk go to a scratch folder inside the job's folder, which
+        /outputs cannot serve (names there have no folders), and are deleted when the job ends.
+        """
         process = self.registry.get(request.identifier)
+        scratch = context.workdir / INPUTS_FOLDER
         try:
-            inputs = build_inputs(process, request, self.settings, context.workdir)
+            inputs = build_inputs(process, request, self.settings, scratch)
             context.check()
             produced = process().run(inputs)
             outputs = deliver_outputs(produced, request, description, self.settings, context)
         except rasterio.errors.RasterioIOError as exc:
             log.warning("job %s: raster read failed: %s", context.job_id, exc)
             raise DataNotAccessible("an input raster could not be read while processing") from exc
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
         return ExecuteResult(job_id=context.job_id, request=request, process=description, outputs=outputs)
 
 

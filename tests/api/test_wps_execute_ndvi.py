@@ -9,6 +9,7 @@ import pytest
 import rasterio
 from fastapi.testclient import TestClient
 
+from app.settings import Settings
 from tests.support.dataserver import DataServer
 from tests.support.ows import NS, assert_exception, output_by_id, xml
 from tests.support.raster_results import assert_ndvi_matches, fetch_geotiff
@@ -86,3 +87,14 @@ def test_unreachable_reference(client: TestClient, data_server: DataServer) -> N
     )
     response = client.post("/wps", content=execute_xml(inputs, "", "ndvi"))
     assert_exception(response, "InvalidParameterValue", 400, "red")
+
+
+def test_inputs_written_to_disk_leave_with_the_job(
+    client: TestClient, pair: tuple[Raster, Raster], settings: Settings
+) -> None:
+    red, nir = pair
+    inputs = inline_input("red", red) + inline_input("nir", nir)
+    response = client.post("/wps", content=execute_xml(inputs, as_reference("ndvi"), "ndvi"))
+    assert response.status_code == 200, response.text[:300]
+    (job_folder,) = settings.outputs_dir.iterdir()
+    assert [path.name for path in job_folder.iterdir()] == ["ndvi.tif"]  # no input copy is kept or served
