@@ -116,6 +116,8 @@ class ExecuteRequest(Model):
     inputs: tuple[tuple[str, InputValue], ...] = ()
     response: ResponseForm = Field(default_factory=ResponseForm)
     language: str | None = None
+    # media types the face prefers for outputs whose format the client does not name
+    default_media_types: tuple[str, ...] = ()
 
     def values(self, identifier: str) -> list[InputValue]:
         """All occurrences of one input, in request order."""

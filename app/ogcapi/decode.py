@@ -20,7 +20,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.model.descriptions import DataKind, ParameterDescription, ProcessDescription
+from app.model.descriptions import (
+    OGC_GEOTIFF_MEDIA_TYPE,
+    DataKind,
+    ParameterDescription,
+    ProcessDescription,
+)
 from app.model.errors import InvalidParameterValue, NoSuchInput
 from app.model.requests import (
     BoundingBoxValue,
@@ -55,7 +60,11 @@ def execute_request(body: Execute, description: ProcessDescription, asynchronous
         mode="async" if asynchronous else "sync",
     )
     return ExecuteRequest(
-        version=VERSION, identifier=description.identifier, inputs=tuple(inputs), response=form
+        version=VERSION,
+        identifier=description.identifier,
+        inputs=tuple(inputs),
+        response=form,
+        default_media_types=(OGC_GEOTIFF_MEDIA_TYPE,),
     )
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import xarray as xr
 
 from app.jobs.context import JobContext
-from app.model.descriptions import DataKind, Format, ParameterDescription, ProcessDescription
+from app.model.descriptions import DataKind, Format, ParameterDescription, ProcessDescription, preferring
 from app.model.errors import NoApplicableCode
 from app.model.requests import BoundingBoxValue, ComplexValue, ExecuteRequest, OutputRequest
 from app.model.results import BoundingBoxResult, ComplexResult, DeliveredOutput, LiteralResult, OutputResult
@@ -52,7 +52,7 @@ def deliver_outputs(
             value = produced[output.identifier]
             if _is_raster(value) and parameter.kind is DataKind.COMPLEX:
                 assert isinstance(value, xr.DataArray)
-                fmt = parameter.find_format(output.mime_type, output.encoding, output.schema_url)
+                fmt = output_format(parameter, output, request.default_media_types)
                 path = context.workdir / f"{parameter.identifier}{fmt.extension}"
                 lazy[output.identifier] = stack.enter_context(geotiff_store(value, path))
                 files[output.identifier] = ComplexResult(format=fmt, path=path)
@@ -64,7 +64,7 @@ def deliver_outputs(
     for output in wanted:
         parameter = _parameter(description, output.identifier)
         value = computed.get(output.identifier, produced[output.identifier])
-        result = files.get(output.identifier) or _to_result(value, parameter, output)
+        result = files.get(output.identifier) or _to_result(value, parameter, output, request)
         delivered.append(_delivered(output, parameter, result, settings, context))
     return tuple(delivered)
 
@@ -101,9 +101,11 @@ def _is_lazy(value: object) -> bool:
     return bool(dask.base.is_dask_collection(data))
 
 
-def _to_result(value: object, parameter: ParameterDescription, wanted: OutputRequest) -> OutputResult:
+def _to_result(
+    value: object, parameter: ParameterDescription, wanted: OutputRequest, request: ExecuteRequest
+) -> OutputResult:
     if parameter.kind is DataKind.COMPLEX:
-        return _complex_result(value, parameter, wanted)
+        return _complex_result(value, parameter, wanted, request.default_media_types)
     if parameter.kind is DataKind.BBOX and isinstance(value, BoundingBoxValue):
         return BoundingBoxResult(lower=value.lower, upper=value.upper, crs=value.crs)
     if isinstance(value, xr.DataArray):
@@ -117,7 +119,9 @@ def _to_result(value: object, parameter: ParameterDescription, wanted: OutputReq
     raise NoApplicableCode(f"process returned an unexpected value for {parameter.identifier!r}")
 
 
-def _complex_result(value: object, parameter: ParameterDescription, wanted: OutputRequest) -> ComplexResult:
+def _complex_result(
+    value: object, parameter: ParameterDescription, wanted: OutputRequest, preferred: tuple[str, ...]
+) -> ComplexResult:
     if isinstance(value, ComplexValue):
         echoed = Format(
             mime_type=value.mime_type or parameter.formats[0].mime_type,
@@ -125,10 +129,26 @@ def _complex_result(value: object, parameter: ParameterDescription, wanted: Outp
             schema_url=value.schema_url,
         )
         return ComplexResult(format=echoed, data=value.data or b"")
-    fmt = parameter.find_format(wanted.mime_type, wanted.encoding, wanted.schema_url)
+    fmt = output_format(parameter, wanted, preferred)
     if isinstance(value, bytes):
         return ComplexResult(format=fmt, data=value)
     raise NoApplicableCode(f"process returned an unexpected value for {parameter.identifier!r}")
+
+
+def output_format(
+    parameter: ParameterDescription, wanted: OutputRequest, preferred: tuple[str, ...]
+) -> Format:
+    """The format an output is delivered in: the one asked for, else the face's preferred default.
+
+    A client that names no format gets the first declared format, after the media types its face
+    prefers (``ExecuteRequest.default_media_types``) have moved ahead of their variants.
+    """
+    if wanted.mime_type or wanted.encoding or wanted.schema_url or not parameter.formats:
+        return parameter.find_format(wanted.mime_type, wanted.encoding, wanted.schema_url)
+    formats: tuple[Format, ...] = parameter.formats
+    for media_type in reversed(preferred):
+        formats = preferring(formats, media_type)
+    return formats[0]
 
 
 def _stored(result: ComplexResult, parameter: ParameterDescription, workdir: Path) -> ComplexResult:

@@ -1,6 +1,6 @@
 """GeoTIFF media types on the WPS faces: ``image/tiff; application=geotiff`` (OGC 19-008) and the COG
 profile accepted in and out on WPS 1.0.0 and 2.0.0, ``image/tiff; subtype=geotiff`` still the 1.0.0
-default that OWSLib and birdy rely on."""
+default that OWSLib and birdy rely on, the registered type the 2.0.0 default (as on the OGC API)."""
 
 from __future__ import annotations
 
@@ -191,6 +191,26 @@ def test_v200_describe_lists_every_spelling(client: TestClient) -> None:
         for mime in SPELLINGS:
             assert {(mime, None), (mime, "base64")} <= set(listed)
         assert [f.get("default") for f in form.iterfind("wps:Format", NS2)].count("true") == 1
+
+
+def test_v200_default_is_the_registered_type(
+    client: TestClient, data_server: DataServer, pair: tuple[Raster, Raster]
+) -> None:
+    params = {"service": "WPS", "version": "2.0.0", "request": "DescribeProcess", "identifier": "ndvi"}
+    root = xml(client.get("/wps", params=params))
+    for form in root.iterfind(".//wps:ComplexData", NS2):
+        (default,) = (f for f in form.iterfind("wps:Format", NS2) if f.get("default") == "true")
+        assert (default.get("mimeType"), default.get("encoding")) == (OGC_GEOTIFF, None)
+    # an output whose format is not named comes in that default
+    body = (
+        v200_reference("red", data_server.url("red.tif"), WPS_GEOTIFF)
+        + v200_reference("nir", data_server.url("nir.tif"), WPS_GEOTIFF)
+        + '<wps:Output id="ndvi" transmission="reference"/>'
+    )
+    result = xml(client.post("/wps", content=execute_xml_v200(body, "ndvi")))
+    reference = result.find("wps:Output/wps:Reference", NS2)
+    assert reference is not None and reference.get("mimeType") == OGC_GEOTIFF
+    assert_ndvi(download(client, reference.get(XLINK_HREF)), pair)
 
 
 def test_v200_application_geotiff_by_reference_in_and_out(

@@ -21,6 +21,7 @@ from tests.support.raster_results import assert_is_window, assert_ndvi_matches
 from tests.support.rasters import Raster, RasterFactory
 
 GEOTIFF = "image/tiff; subtype=geotiff"
+DEFAULT_GEOTIFF = "image/tiff; application=geotiff"  # what this face delivers unless asked otherwise
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
 
@@ -165,7 +166,7 @@ def test_ndvi_by_reference_in_a_document(
     response = execute(client, "ndvi", body)
     assert response.status_code == 200, response.text
     output = response.json()["ndvi"]
-    assert output["type"] == GEOTIFF and output["href"].startswith("http://testserver/outputs/")
+    assert output["type"] == DEFAULT_GEOTIFF and output["href"].startswith("http://testserver/outputs/")
     downloaded = client.get(local(output["href"]))
     with rasterio.MemoryFile(downloaded.content) as memfile, memfile.open() as dataset:
         assert_ndvi_matches(dataset, *pair)
@@ -176,7 +177,7 @@ def test_ndvi_raw_streams_the_geotiff(
 ) -> None:
     response = execute(client, "ndvi", {"inputs": ndvi_inputs(data_server)})
     assert response.status_code == 200, response.text
-    assert response.headers["content-type"] == GEOTIFF
+    assert response.headers["content-type"] == DEFAULT_GEOTIFF
     with rasterio.MemoryFile(response.content) as memfile, memfile.open() as dataset:
         assert_ndvi_matches(dataset, *pair)
 
@@ -187,7 +188,7 @@ def test_ndvi_by_value_in_a_document_is_base64(
     response = execute(client, "ndvi", {"inputs": ndvi_inputs(data_server), "response": "document"})
     assert response.status_code == 200, response.text
     output = response.json()["ndvi"]
-    assert (output["mediaType"], output["encoding"]) == (GEOTIFF, "base64")
+    assert (output["mediaType"], output["encoding"]) == (DEFAULT_GEOTIFF, "base64")
     with rasterio.MemoryFile(base64.b64decode(output["value"])) as memfile, memfile.open() as dataset:
         assert_ndvi_matches(dataset, *pair)
 
@@ -199,7 +200,7 @@ def test_ndvi_raw_by_reference_is_204_with_a_link(
     response = execute(client, "ndvi", body)
     assert response.status_code == 204, response.text
     href = response.headers["link"].split(">")[0].removeprefix("<")
-    assert f'type="{GEOTIFF}"' in response.headers["link"]
+    assert f'type="{DEFAULT_GEOTIFF}"' in response.headers["link"]
     with rasterio.MemoryFile(client.get(local(href)).content) as memfile, memfile.open() as dataset:
         assert_ndvi_matches(dataset, *pair)
 

@@ -20,6 +20,7 @@ from tests.support.json_check import CheckedFactory
 from tests.support.ogcapi import local
 
 GEOTIFF = "image/tiff; subtype=geotiff"
+OGC_GEOTIFF = "image/tiff; application=geotiff"  # registered (OGC 19-008): this face's default
 
 
 class DeclaredInputs(ProcessInputs):
@@ -111,9 +112,9 @@ def test_echo_description(client: TestClient) -> None:
 def test_ndvi_description(client: TestClient) -> None:
     ndvi = client.get("/processes/ndvi").json()
     red = ndvi["inputs"]["red"]["schema"]["oneOf"]
-    assert red[0] == {"type": "string", "contentEncoding": "binary", "contentMediaType": GEOTIFF}
+    assert red[0] == {"type": "string", "contentEncoding": "binary", "contentMediaType": OGC_GEOTIFF}
     assert {"type": "string", "contentEncoding": "base64", "contentMediaType": GEOTIFF} in red
-    assert ndvi["outputs"]["ndvi"]["schema"]["oneOf"][0]["contentMediaType"] == GEOTIFF
+    assert ndvi["outputs"]["ndvi"]["schema"]["oneOf"][0]["contentMediaType"] == OGC_GEOTIFF
 
 
 def test_schemas_derived_from_the_declaration(declared_client: TestClient) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from app.model.descriptions import DataKind, ProcessDescription
+from app.model.descriptions import OGC_GEOTIFF_MEDIA_TYPE, DataKind, ProcessDescription
 from app.model.errors import InvalidParameterValue, MissingParameterValue, NoSuchMode
 from app.model.requests import (
     BoundingBoxValue,
@@ -37,6 +37,8 @@ WPS = ns.WPS200
 OWS = ns.OWS200
 NS = {"wps": WPS, "ows": OWS, "xlink": ns.XLINK}
 VERSION = "2.0.0"
+# the registered GeoTIFF type first, as DescribeProcess advertises it (see encode.py)
+DEFAULT_MEDIA_TYPES = (OGC_GEOTIFF_MEDIA_TYPE,)
 MODES: dict[str, ExecutionMode] = {"sync": "sync", "async": "async", "auto": "auto"}
 CRS84 = WGS84_CRS  # what an ows:WGS84BoundingBox decodes to, in either version
 
@@ -133,6 +135,7 @@ def execute_from_xml(root: etree._Element, lookup: DescriptionLookup | None = No
         identifier=_text(identifier),
         inputs=tuple(inputs),
         response=_response_form(root),
+        default_media_types=DEFAULT_MEDIA_TYPES,
     )
 
 

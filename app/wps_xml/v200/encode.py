@@ -22,7 +22,15 @@ from collections.abc import Sequence
 from lxml.builder import ElementMaker
 from lxml.etree import _Element as Element
 
-from app.model.descriptions import DataKind, Format, LiteralDomain, ParameterDescription, ProcessDescription
+from app.model.descriptions import (
+    OGC_GEOTIFF_MEDIA_TYPE,
+    DataKind,
+    Format,
+    LiteralDomain,
+    ParameterDescription,
+    ProcessDescription,
+    preferring,
+)
 from app.model.errors import NoApplicableCode
 from app.model.jobs import JobInfo, JobStatus
 from app.model.results import (
@@ -180,7 +188,8 @@ def _data_description(param: ParameterDescription, maximum_megabytes: int | None
         domains = _literal_domains(param.literal or LiteralDomain())
         return WPS.LiteralData(*_formats(LITERAL_FORMATS), *domains)
     if param.kind is DataKind.COMPLEX:
-        return WPS.ComplexData(*_formats(param.formats or (FALLBACK_FORMAT,), maximum_megabytes))
+        formats = preferring(param.formats, OGC_GEOTIFF_MEDIA_TYPE) or (FALLBACK_FORMAT,)
+        return WPS.ComplexData(*_formats(formats, maximum_megabytes))
     crss = param.crss or (FALLBACK_CRS,)
     supported = (WPS.SupportedCRS(crs, {"default": "true"} if i == 0 else {}) for i, crs in enumerate(crss))
     return WPS.BoundingBoxData(*_formats(BBOX_FORMATS), *supported)
