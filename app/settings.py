@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -43,7 +43,48 @@ class Settings(BaseSettings):
     service_title: str = Field("Raster WPS", description="Title in capabilities documents.")
     provider_name: str = Field("Raster WPS operators", description="ServiceProvider name.")
 
-    @field_validator("allowed_hosts", "allowed_input_dirs", mode="before")
+    # --- who may do what (any auth_* source configured = authentication required)
+    auth_htpasswd: Path | None = Field(
+        None, description="An htpasswd file (bcrypt, as `htpasswd -B` writes): HTTP Basic users."
+    )
+    auth_api_keys: Path | None = Field(
+        None, description="A file of `user:sha256-hex-of-key` lines: keys sent as X-API-Key."
+    )
+    auth_jwks_url: str = Field("", description="OIDC: the issuer's JWKS URL (bearer JWTs).")
+    auth_issuer: str = Field("", description="OIDC: the required `iss` of bearer JWTs.")
+    auth_audience: str = Field("", description="OIDC: the required `aud` of bearer JWTs.")
+    auth_algorithms: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["RS256", "ES256"],
+        description="OIDC: the JWT signature algorithms accepted (never 'none', never HMAC).",
+    )
+    auth_admins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Users who see and dismiss every job."
+    )
+    auth_max_jobs_per_user: int | None = Field(
+        None, ge=1, description="Queued + running jobs one user may hold (unset: unlimited)."
+    )
+    auth_public: Literal["discovery", "all"] = Field(
+        "discovery",
+        description="What needs no credentials once auth is configured: discovery (capabilities, "
+        "descriptions, landing, conformance, docs, health) or all.",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Origins allowed by CORS ('*' = any); empty = no CORS headers."
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed.",
+    )
+
+    @field_validator(
+        "allowed_hosts",
+        "allowed_input_dirs",
+        "auth_algorithms",
+        "auth_admins",
+        "cors_origins",
+        "trusted_proxies",
+        mode="before",
+    )
     @classmethod
     def _split_comma_list(cls, value: object) -> object:
         if isinstance(value, str):
@@ -54,6 +95,11 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @property
+    def auth_configured(self) -> bool:
+        """Whether any source of users is configured (then credentials are required)."""
+        return bool(self.auth_htpasswd or self.auth_api_keys or self.auth_jwks_url)
 
     @property
     def outputs_dir(self) -> Path:
