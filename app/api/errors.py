@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from http import HTTPStatus
 from typing import Any
 
@@ -34,7 +35,8 @@ def install_error_handler(app: FastAPI, default: Codec[Any]) -> None:
         error = as_service_error(exc)
         codec: Codec[Any] = getattr(request.state, "codec", default)
         status = error.status(resource=getattr(request.state, "resource", False))
-        return send(codec.exception(error, status, request.url.path))
+        reply = codec.exception(error, status, request.url.path)
+        return send(replace(reply, headers={**reply.headers, **error.headers}))
 
     for kind in (WpsError, HTTPException, RequestValidationError, Exception):
         app.add_exception_handler(kind, render)

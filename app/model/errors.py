@@ -38,6 +38,7 @@ class WpsError(Exception):
         super().__init__(message)
         self.message = message
         self.locator = locator
+        self.headers: dict[str, str] = {}  # HTTP headers the answer must carry (e.g. WWW-Authenticate)
 
     def status(self, resource: bool = False) -> int:
         """The HTTP status; 404 when a resource URL (not a parameter) names what is not there."""
@@ -218,6 +219,20 @@ class ResultNotReady(InvalidParameterValue):
     resource_missing = True
 
 
+class Unauthenticated(WpsError):
+    """Credentials are required and missing or not valid (HTTP 401, with WWW-Authenticate challenges).
+
+    No OWS code names this; the WPS faces report it as NoApplicableCode, the JSON face as a plain
+    HTTP problem. The message never says which part of the credentials was wrong.
+    """
+
+    http_status = 401
+
+    def __init__(self, message: str, challenges: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.headers = {"WWW-Authenticate": ", ".join(challenges)} if challenges else {}
+
+
 class HttpError(WpsError):
     """A failure of HTTP itself that no OWS code names: no such path, method or media type."""
 
@@ -231,7 +246,7 @@ class HttpError(WpsError):
     ) -> None:
         super().__init__(message, locator)
         self.http_code = status
-        self.headers = headers or {}
+        self.headers = dict(headers or {})
 
     def status(self, resource: bool = False) -> int:
         """The HTTP status it was raised with."""

@@ -14,7 +14,7 @@ import re
 from http import HTTPStatus
 from typing import Any
 
-from app.model.errors import HttpError, WpsError
+from app.model.errors import HttpError, Unauthenticated, WpsError
 from app.model.replies import Reply
 from app.ogcapi.replies import json_reply
 
@@ -37,9 +37,8 @@ def problem(status: int, type_: str, detail: str, instance: str | None = None, *
 
 def error_problem(error: WpsError, status: int, instance: str | None = None) -> Reply:
     """The problem document of an error."""
-    if isinstance(error, HttpError):
-        reply = problem(status, "about:blank", error.message, instance)
-        return Reply(reply.body, reply.media_type, reply.status, error.headers)
+    if isinstance(error, HttpError | Unauthenticated):
+        return problem(status, "about:blank", error.message, instance)
     code = error.code_for("2.0.0")
     locator = error.locator_for("2.0.0")
     return problem(status, exception_type(code), error.message, instance, code=code, locator=locator)
