@@ -10,9 +10,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.algorithms.registry import Registry, default_registry
 from app.api import health, jobs, landing, metrics, outputs, processes, wps
+from app.api.access import Authenticator, Gate
+from app.api.cors import install_cors
 from app.api.dispatch import Exchange
 from app.api.errors import install_error_handler
 from app.api.metrics import Metrics, MetricsMiddleware
@@ -46,6 +49,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     settings = settings or Settings()
     registry = registry or default_registry()
     configure_gdal(settings)
+    gate = Gate(settings, authenticator(settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -54,7 +58,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         engine.recover()
         sequence = current_update_sequence(settings, registry.descriptions())
         app.state.service = WpsService(settings, registry, engine, update_sequence=sequence)
-        app.state.exchange = Exchange(app.state.service)
+        app.state.exchange = Exchange(app.state.service, gate)
         sweeper = asyncio.create_task(_sweep_forever(engine, settings))
         try:
             yield
@@ -75,7 +79,19 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     install_error_handler(app, default=ogcapi_codec)  # where no route chose a face: problem+json
     install_openapi(app, OPENAPI_TAGS)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    if settings.trusted_proxies:  # X-Forwarded-For/-Proto believed from these peers only
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+    install_cors(app, settings)  # outermost: every answer, errors included, carries CORS headers
     return app
+
+
+def authenticator(settings: Settings) -> Authenticator | None:
+    """The checker of the configured credentials (HTTP Basic, API keys, OIDC), or None without."""
+    if not settings.auth_configured:
+        return None
+    from app.auth import Authenticator as Configured
+
+    return Configured(settings)
 
 
 async def _sweep_forever(engine: JobEngine, settings: Settings) -> None:

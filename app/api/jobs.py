@@ -49,8 +49,15 @@ def list_jobs(
     """A page of jobs, with ``next``/``prev`` links."""
     kinds = None if types is None else tuple(types)
     call = JobListCall(limit, offset, tuple(status or ()), tuple(process_ids or ()), kinds)
-    codec, service = ogcapi_of(request), exchange_of(request).service
-    return send(codec.job_list(service.list_jobs(codec.job_query(call)), call), request)
+    codec, exchange = ogcapi_of(request), exchange_of(request)
+    user = exchange.gate.user(request)
+    return send(codec.job_list(exchange.service.list_jobs(codec.job_query(call), user), call), request)
+
+
+def answer_job(request: Request, call: JobCall) -> Response:
+    """A job resource's answer, for the caller its credentials name."""
+    exchange = exchange_of(request)
+    return send(exchange.answer(ogcapi_of(request), call, exchange.gate.identify(request)), request)
 
 
 @router.get(
@@ -63,7 +70,7 @@ def list_jobs(
 )
 def job_status(request: Request, job_id: JobID) -> Response:
     """State, progress and timestamps of a job, with a link to its results once it succeeded."""
-    return send(exchange_of(request).answer(ogcapi_of(request), JobCall(job_id, "status")), request)
+    return answer_job(request, JobCall(job_id, "status"))
 
 
 @router.delete(
@@ -75,7 +82,7 @@ def job_status(request: Request, job_id: JobID) -> Response:
 )
 def dismiss_job(request: Request, job_id: JobID) -> Response:
     """Stop the job if it runs, delete its results; the job is gone afterwards (404)."""
-    return send(exchange_of(request).answer(ogcapi_of(request), JobCall(job_id, "dismiss")), request)
+    return answer_job(request, JobCall(job_id, "dismiss"))
 
 
 @router.get(
@@ -100,4 +107,4 @@ def dismiss_job(request: Request, job_id: JobID) -> Response:
 )
 def job_results(request: Request, job_id: JobID) -> Response:
     """A succeeded job's results; 404 ``result-not-ready`` before, the job's own exception if it failed."""
-    return send(exchange_of(request).answer(ogcapi_of(request), JobCall(job_id, "result")), request)
+    return answer_job(request, JobCall(job_id, "result"))

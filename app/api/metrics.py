@@ -16,7 +16,7 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.deps import service_of
+from app.api.deps import exchange_of
 from app.api.routing import ServiceRoute
 from app.model.jobs import JobStatus
 
@@ -85,7 +85,9 @@ class MetricsMiddleware:
 def metrics(request: Request) -> Response:
     """Request counters and latencies, job counts by status, jobs active in this process."""
     state: Metrics = request.app.state.metrics
-    counts = service_of(request).counts()
+    exchange = exchange_of(request)
+    exchange.gate.user(request)  # not public once users are configured
+    counts = exchange.service.counts()
     for status in JobStatus:
         state.jobs.labels(status.value).set(counts.by_status.get(status, 0))
     state.active.set(counts.active)

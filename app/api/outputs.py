@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import mimetypes
-import re
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 
-from app.api.deps import settings_of
+from app.api.deps import exchange_of
 from app.api.routing import ResourceRoute
-from app.model.errors import HttpError
+from app.model.errors import HttpError, NoSuchJob
 
 router = APIRouter(route_class=ResourceRoute, tags=["Outputs"])
 
-_JOB_ID = re.compile(r"^[0-9a-f]{32}$")
-_FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,200}$")
 # A .tif result is a GeoTIFF whatever spelling its job asked for (the document that links it names
 # that spelling); the file itself goes out under the WPS spelling, the declared default of every
 # raster output, which the WPS clients and the tests' downloads expect.
@@ -40,11 +37,11 @@ def media_type_for(name: str) -> str:
     responses={404: {"description": "No such result (never existed, expired or dismissed)"}},
 )
 def get_output(request: Request, job_id: str, name: str) -> FileResponse:
-    """Stream one result file of a job."""
-    if not _JOB_ID.match(job_id) or not _FILE_NAME.match(name):
-        raise HttpError("no such result", status=404)
-    root = settings_of(request).outputs_dir.resolve()
-    path = (root / job_id / name).resolve()
-    if root not in path.parents or not path.is_file():
-        raise HttpError("no such result", status=404)
+    """Stream one result file of a job the caller may see (404 alike for anything else)."""
+    exchange = exchange_of(request)
+    user = exchange.gate.user(request)
+    try:
+        path = exchange.service.result_file(job_id, name, user)
+    except NoSuchJob:
+        raise HttpError("no such result", status=404) from None
     return FileResponse(path, media_type=media_type_for(name), filename=name)

@@ -44,7 +44,9 @@ async def list_processes(
 ) -> Response:
     """Summaries of the processes, with links to their descriptions."""
     call = ProcessListCall(limit=limit, offset=offset)
-    return send(await exchange_of(request).respond(ogcapi_of(request), call), request)
+    exchange = exchange_of(request)
+    caller = await exchange.gate.identify_async(request)
+    return send(await exchange.respond(ogcapi_of(request), call, caller), request)
 
 
 @router.get(
@@ -57,7 +59,9 @@ async def list_processes(
 )
 async def describe_process(request: Request, process_id: ProcessID) -> Response:
     """Inputs and outputs with the JSON Schema of their values, derived from the process declaration."""
-    return send(await exchange_of(request).respond(ogcapi_of(request), ProcessCall(process_id)), request)
+    exchange = exchange_of(request)
+    caller = await exchange.gate.identify_async(request)
+    return send(await exchange.respond(ogcapi_of(request), ProcessCall(process_id), caller), request)
 
 
 _EXECUTE_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -105,4 +109,5 @@ def execute(
 ) -> Response:
     """Run a process with the inputs given; the job is visible under `/jobs` (and through WPS)."""
     call = ExecuteCall(process_id, body, prefer)
-    return send(exchange_of(request).answer(ogcapi_of(request), call), request)
+    exchange = exchange_of(request)
+    return send(exchange.answer(ogcapi_of(request), call, exchange.gate.identify(request)), request)

@@ -35,7 +35,8 @@ async def wps_get(request: Request) -> Response:
     request.state.codec = codecs.hint(pairs)
     message = codecs.read_kvp(pairs)
     request.state.codec = codec = codecs[message.version]
-    return send(await exchange.respond(codec, message), request)
+    caller = await exchange.gate.identify_async(request)
+    return send(await exchange.respond(codec, message, caller), request)
 
 
 @router.post(
@@ -52,7 +53,8 @@ async def wps_post(request: Request) -> Response:
     body = await read_capped_body(request, exchange.service.settings.max_request_bytes)
     message = await run_in_threadpool(codecs.read_xml, body)
     request.state.codec = codec = codecs[message.version]
-    return send(await run_in_threadpool(exchange.answer, codec, message), request)
+    caller = await exchange.gate.identify_async(request)
+    return send(await run_in_threadpool(exchange.answer, codec, message, caller), request)
 
 
 @router.get(
@@ -65,4 +67,5 @@ def wps_status(request: Request, job_id: str) -> Response:
     """The ExecuteResponse of a job, rendered from its record at each request (404 when unknown)."""
     request.state.codec = codec = wps_codecs_of(request)[STATUS_LOCATION_VERSION]
     request.state.resource = True
-    return send(codec.status(exchange_of(request).service.status(job_id)))
+    exchange = exchange_of(request)
+    return send(codec.status(exchange.service.status(job_id, exchange.gate.user(request))))

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from app.jobs.context import JobCancelled, JobContext
 from app.jobs.store import JobStore, utcnow
-from app.model.errors import NoApplicableCode, ServerBusy, WpsError
+from app.model.errors import NoApplicableCode, ServerBusy, TooManyJobs, WpsError
 from app.model.jobs import JobError, JobInfo, JobStatus
 from app.model.requests import ExecuteRequest
 from app.model.results import ExecuteResult
@@ -41,6 +41,7 @@ class JobEngine:
         self._pool = ThreadPoolExecutor(max_workers=settings.max_parallel, thread_name_prefix="job")
         self._lock = threading.Lock()
         self._contexts: dict[str, JobContext] = {}
+        self._owners: dict[str, str] = {}  # job id -> user, for the per-user limit
 
     def workdir(self, job_id: str) -> Path:
         """The folder holding a job's result files."""
@@ -58,31 +59,44 @@ class JobEngine:
             log.warning("marked %d interrupted jobs failed after restart", len(interrupted))
         return interrupted
 
-    def submit(self, request: ExecuteRequest, runner: Runner) -> JobInfo:
-        """Record and queue a job, returning at once; ServerBusy when the queue is full."""
-        info, _ = self._enqueue(request, runner)
+    def submit(self, request: ExecuteRequest, runner: Runner, owner: str = "") -> JobInfo:
+        """Record and queue a job of ``owner``, returning at once; ServerBusy when the queue is full."""
+        info, _ = self._enqueue(request, runner, owner)
         return info
 
-    def run(self, request: ExecuteRequest, runner: Runner) -> ExecuteResult:
+    def run(self, request: ExecuteRequest, runner: Runner, owner: str = "") -> ExecuteResult:
         """Record and queue a job, then wait for it; its result or the exception it failed with."""
-        _, future = self._enqueue(request, runner)
+        _, future = self._enqueue(request, runner, owner)
         result = future.result()
         if result is None:
             raise NoApplicableCode("the job was dismissed before it finished")
         return result
 
     def _enqueue(
-        self, request: ExecuteRequest, runner: Runner
+        self, request: ExecuteRequest, runner: Runner, owner: str
     ) -> tuple[JobInfo, Future[ExecuteResult | None]]:
         job_id = uuid.uuid4().hex
         context = JobContext(job_id, self.workdir(job_id), report=lambda p: self._report(job_id, p))
         with self._lock:
             if len(self._contexts) >= self.settings.max_parallel + self.settings.queue_size:
                 raise ServerBusy("the job queue is full; retry later")
+            self._check_owner_quota(owner)
             self._contexts[job_id] = context
+            self._owners[job_id] = owner
         expires = utcnow() + timedelta(seconds=self.settings.result_ttl)
-        info = self.store.create(job_id, request, expires)
+        info = self.store.create(job_id, request, expires, owner)
         return info, self._pool.submit(self._run, context, runner)
+
+    def _check_owner_quota(self, owner: str) -> None:
+        """TooManyJobs when a named user already holds as many queued + running jobs as allowed."""
+        limit = self.settings.auth_max_jobs_per_user
+        if not owner or limit is None:
+            return
+        held = sum(1 for holder in self._owners.values() if holder == owner)
+        if held >= limit:
+            raise TooManyJobs(
+                f"you already have {held} jobs queued or running (at most {limit}); retry later"
+            )
 
     def dismiss(self, job_id: str) -> None:
         """Stop a job (queued or running) and delete its files; finished jobs lose their results."""
@@ -145,6 +159,7 @@ class JobEngine:
         finally:
             with self._lock:
                 self._contexts.pop(job_id, None)
+                self._owners.pop(job_id, None)
 
     def _failed(self, context: JobContext, error: WpsError) -> None:
         shutil.rmtree(context.workdir, ignore_errors=True)

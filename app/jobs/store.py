@@ -33,11 +33,14 @@ CREATE TABLE IF NOT EXISTS jobs (
     expired INTEGER NOT NULL DEFAULT 0,
     request TEXT NOT NULL,
     result TEXT,
-    error TEXT
+    error TEXT,
+    owner TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status);
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created);
 """
+# Columns added since the first schema: (name, definition), applied to older files at open.
+_ADDED_COLUMNS = (("owner", "TEXT NOT NULL DEFAULT ''"),)
 
 _TIME_FIELDS = {"created", "updated", "started", "finished", "expires"}
 
@@ -59,6 +62,11 @@ class JobStore:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.executescript(_SCHEMA)
+            present = {row["name"] for row in cursor.execute("PRAGMA table_info(jobs)")}
+            for name, definition in _ADDED_COLUMNS:
+                if name not in present:
+                    cursor.execute(f"ALTER TABLE jobs ADD COLUMN {name} {definition}")
+            cursor.execute("CREATE INDEX IF NOT EXISTS jobs_owner ON jobs (owner, status)")
 
     @contextmanager
     def _cursor(self) -> Iterator[sqlite3.Cursor]:
@@ -74,13 +82,13 @@ class JobStore:
         with self._lock:
             self._connection.close()
 
-    def create(self, job_id: str, request: ExecuteRequest, expires: datetime) -> JobInfo:
-        """Record a new accepted job."""
+    def create(self, job_id: str, request: ExecuteRequest, expires: datetime, owner: str = "") -> JobInfo:
+        """Record a new accepted job of ``owner`` ("" = anonymous)."""
         now = utcnow().isoformat()
         with self._cursor() as cursor:
             cursor.execute(
-                "INSERT INTO jobs (job_id, process_id, status, created, updated, expires, request)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO jobs (job_id, process_id, status, created, updated, expires, request, owner)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     job_id,
                     request.identifier,
@@ -89,6 +97,7 @@ class JobStore:
                     now,
                     expires.isoformat(),
                     request.model_dump_json(),
+                    owner,
                 ),
             )
         info = self.get(job_id)
@@ -162,11 +171,14 @@ class JobStore:
         process_ids: tuple[str, ...] = (),
         limit: int = 100,
         offset: int = 0,
+        owner: str | None = None,
     ) -> list[JobInfo]:
-        """Jobs, newest first, optionally filtered."""
+        """Jobs, newest first, optionally filtered (``owner`` None: everybody's)."""
         clauses: list[str] = []
         params: list[object] = []
-        for column, values in (("status", [s.value for s in statuses]), ("process_id", process_ids)):
+        owners = () if owner is None else (owner,)
+        filters = (("status", [s.value for s in statuses]), ("process_id", process_ids), ("owner", owners))
+        for column, values in filters:
             if values:
                 clauses.append(f"{column} IN ({', '.join('?' for _ in values)})")
                 params.extend(values)
@@ -237,4 +249,5 @@ def _info(row: sqlite3.Row) -> JobInfo:
         message=row["message"],
         error=JobError.model_validate_json(row["error"]) if row["error"] else None,
         expired=bool(row["expired"]),
+        owner=row["owner"],
     )

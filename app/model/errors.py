@@ -184,6 +184,12 @@ class ServerBusy(WpsError):
     http_status = 503
 
 
+class TooManyJobs(ServerBusy):
+    """The user already holds as many queued and running jobs as one user may (HTTP 429)."""
+
+    http_status = 429
+
+
 class NotEnoughStorage(WpsError):
     """The data directory has no room for the result."""
 

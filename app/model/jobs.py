@@ -67,6 +67,7 @@ class JobInfo(Model):
     message: str | None = None
     error: JobError | None = None
     expired: bool = False  # results swept away after the TTL
+    owner: str = ""  # the user who submitted it ("" = anonymous)
 
 
 class JobReport(Model):

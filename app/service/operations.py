@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import rasterio.errors
 
@@ -22,6 +25,7 @@ from app.model.errors import DataNotAccessible, NoSuchJob, NotReady, ResultNotRe
 from app.model.jobs import JobCounts, JobInfo, JobPage, JobQuery, JobReport, JobStatus
 from app.model.requests import DescribeProcessRequest, ExecuteRequest, GetCapabilitiesRequest
 from app.model.results import ExecuteResult
+from app.model.users import ANONYMOUS, Principal
 from app.service.checks import check_execute, check_language, choose_language
 from app.service.inputs import build_inputs
 from app.service.metadata import check_update_sequence
@@ -30,6 +34,7 @@ from app.service.reports import reported_error, with_polling_hints
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
+_FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,200}$")  # a result file's name: no folders
 INPUTS_FOLDER = "inputs"  # a job's downloaded and inline inputs, deleted when the job ends
 
 
@@ -80,30 +85,34 @@ class WpsService:
 
     # ------------------------------------------------------------------ execution
 
-    def execute(self, request: ExecuteRequest) -> JobReport:
-        """Run a job and wait for it (it still takes a slot of the bounded pool)."""
+    def execute(self, request: ExecuteRequest, user: Principal = ANONYMOUS) -> JobReport:
+        """Run a job of ``user`` and wait for it (it still takes a slot of the bounded pool)."""
         description = self._prepare(request)
-        result = self.engine.run(request, lambda context: self._run(request, description, context))
-        return self._report(self._record(result.job_id), result=result)
+        runner = self._runner(request, description)
+        result = self.engine.run(request, runner, owner=user.name)
+        return self._report(self._record(result.job_id, user), result=result)
 
-    def submit(self, request: ExecuteRequest) -> JobReport:
-        """Queue a job and return at once with its record."""
+    def submit(self, request: ExecuteRequest, user: Principal = ANONYMOUS) -> JobReport:
+        """Queue a job of ``user`` and return at once with its record."""
         description = self._prepare(request)
-        info = self.engine.submit(request, lambda context: self._run(request, description, context))
+        info = self.engine.submit(request, self._runner(request, description), owner=user.name)
         return self._report(info)
 
     # ------------------------------------------------------------------ jobs
 
-    def status(self, job_id: str) -> JobReport:
-        """A job's status (with polling hints while it runs); NoSuchJob when unknown or dismissed."""
-        return self._report(self._record(job_id))
+    def status(self, job_id: str, user: Principal = ANONYMOUS) -> JobReport:
+        """A job's status (with polling hints while it runs); NoSuchJob when unknown or dismissed.
 
-    def result(self, job_id: str) -> JobReport:
+        Another user's job is unknown too: same error, same message, as for an id never seen.
+        """
+        return self._report(self._record(job_id, user))
+
+    def result(self, job_id: str, user: Principal = ANONYMOUS) -> JobReport:
         """A succeeded job's results; ResultNotReady while it runs, NoSuchJob once expired.
 
         A failed job answers with the exception it failed with.
         """
-        info = self._record(job_id)
+        info = self._record(job_id, user)
         if info.expired:
             raise NoSuchJob(f"the results of job {job_id!r} expired", locator=job_id)
         if not info.status.finished:
@@ -115,21 +124,22 @@ class WpsService:
             raise NoSuchJob(f"job {job_id!r} has no result", locator=job_id)
         return report
 
-    def dismiss(self, job_id: str) -> JobReport:
+    def dismiss(self, job_id: str, user: Principal = ANONYMOUS) -> JobReport:
         """Stop a job and delete its results; its record afterwards (status dismissed)."""
-        before = self._record(job_id)
+        before = self._record(job_id, user)
         self.engine.dismiss(job_id)
         info = self.engine.store.get(job_id)
         assert info is not None
         return JobReport(info=info, request=self._request(before), process=self._process_of(before))
 
-    def list_jobs(self, query: JobQuery) -> JobPage:
-        """A page of jobs, newest first (dismissed jobs are never listed)."""
+    def list_jobs(self, query: JobQuery, user: Principal = ANONYMOUS) -> JobPage:
+        """A page of ``user``'s jobs (everybody's for an admin), newest first, never dismissed ones."""
         statuses = tuple(status for status in query.statuses if status is not JobStatus.DISMISSED)
         if not statuses:
             return JobPage(query=query, jobs=())
+        owner = None if user.admin else user.name
         found = self.engine.store.list_jobs(
-            statuses, query.process_ids, limit=query.limit + 1, offset=query.offset
+            statuses, query.process_ids, limit=query.limit + 1, offset=query.offset, owner=owner
         )
         return JobPage(query=query, jobs=tuple(found[: query.limit]), more=len(found) > query.limit)
 
@@ -158,9 +168,19 @@ class WpsService:
         check_execute(request, description)
         return description
 
-    def _record(self, job_id: str) -> JobInfo:
+    def result_file(self, job_id: str, name: str, user: Principal = ANONYMOUS) -> Path:
+        """A result file of a job ``user`` may see; NoSuchJob for anything else (never a path escape)."""
+        self._record(job_id, user)
+        root = self.settings.outputs_dir.resolve()
+        path = (root / job_id / name).resolve()
+        if not _FILE_NAME.match(name) or path.parent != root / job_id or not path.is_file():
+            raise NoSuchJob(f"no result {name!r} of job {job_id!r}", locator=job_id)
+        return path
+
+    def _record(self, job_id: str, user: Principal = ANONYMOUS) -> JobInfo:
+        """The record of a job ``user`` may see: their own (anonymous ones when anonymous), any for admins."""
         info = self.engine.store.get(job_id) if _plausible_job_id(job_id) else None
-        if info is None or info.status is JobStatus.DISMISSED:
+        if info is None or info.status is JobStatus.DISMISSED or not _visible(info, user):
             raise NoSuchJob(f"no job {job_id!r}", locator=job_id)
         return info
 
@@ -206,6 +226,15 @@ class WpsService:
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         return ExecuteResult(job_id=context.job_id, request=request, process=description, outputs=outputs)
+
+    def _runner(
+        self, request: ExecuteRequest, description: ProcessDescription
+    ) -> Callable[[JobContext], ExecuteResult]:
+        return lambda context: self._run(request, description, context)
+
+
+def _visible(info: JobInfo, user: Principal) -> bool:
+    return user.admin or info.owner == user.name
 
 
 def _plausible_job_id(job_id: str) -> bool:
