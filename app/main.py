@@ -14,12 +14,13 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.algorithms.registry import Registry, default_registry
 from app.api import health, jobs, landing, metrics, outputs, processes, wps
-from app.api.access import Authenticator, Gate
+from app.api.access import Gate
 from app.api.cors import install_cors
 from app.api.dispatch import Exchange
 from app.api.errors import install_error_handler
 from app.api.metrics import Metrics, MetricsMiddleware
 from app.api.openapi import install_openapi
+from app.auth import Authenticator
 from app.jobs.engine import JobEngine
 from app.jobs.store import JobStore
 from app.ogcapi.codec import Codec as OgcApiCodec
@@ -49,7 +50,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     settings = settings or Settings()
     registry = registry or default_registry()
     configure_gdal(settings)
-    gate = Gate(settings, authenticator(settings))
+    gate = Gate(settings, Authenticator(settings) if settings.auth_configured else None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -77,21 +78,12 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     for module in (wps, processes, jobs, outputs, landing, health, metrics):  # most requested first
         app.include_router(module.router)
     install_error_handler(app, default=ogcapi_codec)  # where no route chose a face: problem+json
-    install_openapi(app, OPENAPI_TAGS)
+    install_openapi(app, OPENAPI_TAGS, settings)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     if settings.trusted_proxies:  # X-Forwarded-For/-Proto believed from these peers only
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     install_cors(app, settings)  # outermost: every answer, errors included, carries CORS headers
     return app
-
-
-def authenticator(settings: Settings) -> Authenticator | None:
-    """The checker of the configured credentials (HTTP Basic, API keys, OIDC), or None without."""
-    if not settings.auth_configured:
-        return None
-    from app.auth import Authenticator as Configured
-
-    return Configured(settings)
 
 
 async def _sweep_forever(engine: JobEngine, settings: Settings) -> None:

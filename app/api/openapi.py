@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from app.ogcapi.models import Problem, Results, StatusInfo
 from app.ogcapi.problems import PROBLEM_MEDIA_TYPE
+from app.settings import Settings
 
 OPENAPI_VERSION = "3.0.3"
 _LITERAL_KEYS = frozenset({"example", "examples", "default", "enum"})  # values, not schemas
@@ -48,7 +49,28 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-def install_openapi(app: FastAPI, tags: list[dict[str, Any]]) -> None:
+# Operations anyone may call once users are configured (WPS_AUTH_PUBLIC=discovery); /wps serves
+# discovery and jobs on one path, so credentials are optional there.
+PUBLIC_OPERATIONS = frozenset(
+    {"getLandingPage", "getConformanceClasses", "getProcesses", "getProcessDescription"}
+)
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
+OPTIONAL_PATHS = frozenset({"/wps"})
+
+
+def security_schemes(settings: Settings) -> dict[str, dict[str, Any]]:
+    """The OpenAPI security schemes of the configured credential sources."""
+    schemes: dict[str, dict[str, Any]] = {}
+    if settings.auth_htpasswd:
+        schemes["basicAuth"] = {"type": "http", "scheme": "basic"}
+    if settings.auth_api_keys:
+        schemes["apiKey"] = {"type": "apiKey", "in": "header", "name": "X-API-Key"}
+    if settings.auth_jwks_url:
+        schemes["bearerAuth"] = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    return schemes
+
+
+def install_openapi(app: FastAPI, tags: list[dict[str, Any]], settings: Settings) -> None:
     """Serve the OpenAPI 3.0 document (built once, on first request)."""
 
     def openapi() -> dict[str, Any]:
@@ -61,11 +83,28 @@ def install_openapi(app: FastAPI, tags: list[dict[str, Any]]) -> None:
                 tags=tags,
             )
             _add_components(document)
+            _add_security(document, settings)
             _without_422(document)
             app.openapi_schema = to_openapi30(document)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _add_security(document: dict[str, Any], settings: Settings) -> None:
+    """Declare the credential schemes; discovery operations need none (unless everything is public)."""
+    schemes = security_schemes(settings)
+    if not schemes:
+        return
+    document.setdefault("components", {})["securitySchemes"] = schemes
+    required: list[dict[str, list[str]]] = [{name: []} for name in schemes]
+    document["security"] = [*required, {}] if settings.auth_public == "all" else required
+    for path, operations in document.get("paths", {}).items():
+        for operation in operations.values():
+            if operation.get("operationId") in PUBLIC_OPERATIONS or path in PUBLIC_PATHS:
+                operation["security"] = [{}]
+            elif path in OPTIONAL_PATHS:
+                operation["security"] = [*required, {}]
 
 
 def _add_components(document: dict[str, Any]) -> None:

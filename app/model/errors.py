@@ -234,8 +234,8 @@ class Unauthenticated(WpsError):
 
     http_status = 401
 
-    def __init__(self, message: str, challenges: tuple[str, ...] = ()) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, challenges: tuple[str, ...] = (), locator: str | None = None) -> None:
+        super().__init__(message, locator)
         self.headers = {"WWW-Authenticate": ", ".join(challenges)} if challenges else {}
 
 
