@@ -12,7 +12,7 @@ from app.auth import AuthConfigError
 from app.auth.api_keys import ApiKeys, parse_api_keys
 from app.model.errors import Unauthenticated
 from app.model.users import Principal
-from tests.auth.conftest import FakeClock, key_line, rewrite
+from tests.support.credentials import FakeClock, key_line, rewrite
 
 ALICE_KEY = "k-alice-3f9a2c7e1b"
 BOB_KEY = "k-bob-77d0e4a5c2"

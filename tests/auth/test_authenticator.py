@@ -14,7 +14,7 @@ from starlette.datastructures import Headers
 from app.auth import Authenticator
 from app.model.errors import Unauthenticated
 from app.model.users import Principal
-from tests.auth.conftest import FakeClock, basic, bcrypt_line, bearer, key_line, rewrite
+from tests.support.credentials import FakeClock, basic, bcrypt_line, bearer, key_line, rewrite
 from tests.support.oidc import OidcIssuer
 
 BASIC = 'Basic realm="Raster WPS", charset="UTF-8"'

@@ -16,7 +16,7 @@ from app.auth import basic as basic_module
 from app.auth.basic import HtpasswdUsers, parse_htpasswd
 from app.model.errors import Unauthenticated
 from app.model.users import Principal
-from tests.auth.conftest import FakeClock, basic, bcrypt_line, rewrite
+from tests.support.credentials import FakeClock, basic, bcrypt_line, rewrite
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 from app.auth import AuthConfigError, Authenticator
 from app.model.errors import Unauthenticated
 from app.model.users import Principal
-from tests.auth.conftest import FakeClock, bearer
+from tests.support.credentials import FakeClock, bearer
 from tests.support.oidc import OidcIssuer, ec_key, hmac_token, rsa_key, unsigned_token
 
 INVALID = 'Bearer realm="Raster WPS", error="invalid_token"'
