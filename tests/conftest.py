@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.settings import Settings
 from tests.support.dataserver import DataServer
-from tests.support.json_check import JsonChecker
+from tests.support.json_check import JsonChecker, assert_valid
 from tests.support.live import LiveServer
 from tests.support.rasters import RasterFactory
 from tests.support.service import free_port
@@ -26,12 +26,6 @@ def settings(tmp_path: Path) -> Settings:
         public_url="http://testserver",
         allowed_hosts=["127.0.0.1", "localhost"],
     )
-
-
-def assert_valid(xsd: XsdChecker, json: JsonChecker) -> None:
-    """Fail on any response the checkers found invalid."""
-    assert not xsd.failures, "invalid XML responses:\n" + "\n".join(xsd.failures)
-    assert not json.failures, "invalid JSON responses:\n" + "\n".join(json.failures)
 
 
 @pytest.fixture

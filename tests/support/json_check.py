@@ -154,3 +154,9 @@ CheckedFactory = Callable[..., JsonChecker]
 
 def _is_json(media_type: str) -> bool:
     return media_type == "application/json" or media_type.endswith("+json")
+
+
+def assert_valid(xsd: Any, json_checker: JsonChecker) -> None:
+    """Fail on any response the XSD checker (wrapped by ``json_checker``) or the JSON checker found invalid."""
+    assert not xsd.failures, "invalid XML responses:\n" + "\n".join(xsd.failures)
+    assert not json_checker.failures, "invalid JSON responses:\n" + "\n".join(json_checker.failures)
