@@ -8,4 +8,5 @@ RUN pip install --no-cache-dir -e . && useradd --system wps && mkdir /data && ch
 USER wps
 ENV WPS_DATA_DIR=/data WPS_PUBLIC_URL=http://127.0.0.1:8000
 EXPOSE 8000
-CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000"]
+# X-Forwarded-* are believed only from WPS_TRUSTED_PROXIES (checked by the app itself)
+CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--no-proxy-headers"]

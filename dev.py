@@ -42,7 +42,9 @@ def serve() -> int:
     host = os.environ.get("WPS_HOST", "127.0.0.1")
     port = os.environ.get("WPS_PORT", "8000")
     env = os.environ | {"WPS_PUBLIC_URL": os.environ.get("WPS_PUBLIC_URL", f"http://{host}:{port}")}
-    command = [str(PYTHON), "-m", "uvicorn", "app.main:app", "--host", host, "--port", port]
+    # X-Forwarded-* are believed only from WPS_TRUSTED_PROXIES (by the app), not from uvicorn's default
+    server = ["--host", host, "--port", port, "--no-proxy-headers"]
+    command = [str(PYTHON), "-m", "uvicorn", "app.main:app", *server]
     return subprocess.call(command, cwd=ROOT, env=env)
 
 
