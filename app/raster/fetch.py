@@ -1,16 +1,19 @@
 """Guarded reference handling: turn a complex input into something GDAL can open, or into bytes.
 
-Every URL, including each redirect target, passes :func:`app.raster.guard.check_url`; redirects are
-followed by hand (at most five). A plain GET reference to a raster is preflighted to learn whether
-its server serves byte ranges: ``Accept-Ranges: bytes`` on the HEAD answer says yes, ``none`` says
-no; otherwise (no such header, HEAD refused or failing) a one-byte ranged GET decides: 206 is a yes,
-200 a no. Where ranges are served the raster goes to GDAL as ``/vsicurl/<final url>``, so that only
-the bytes a computation needs are ever read. Where they are not (plain file servers, dynamic URLs
-such as WCS GetCoverage), GDAL could not read it; it is downloaded whole into the job's work
-directory instead, and when the probe GET already brought the whole body, that very response is the
-download: the file is pulled once. References with a POST body or custom headers cannot be
-expressed to GDAL; they are downloaded too. Every download streams to disk through one capped
-copy (``WPS_MAX_INPUT_BYTES``, also without a Content-Length) and leaves no partial file behind.
+Every URL, including each redirect target, passes :func:`app.raster.guard.check_url` (an early
+check with an error naming the input); redirects are followed by hand (at most five). Every
+connection, the service's and GDAL's, then goes through this process's egress proxy
+(:mod:`app.raster.egress`), which checks the address it connects to when it connects. A plain GET
+reference to a raster is preflighted to learn whether its server serves byte ranges:
+``Accept-Ranges: bytes`` on the HEAD answer says yes, ``none`` says no; otherwise (no such header,
+HEAD refused or failing) a one-byte ranged GET decides: 206 is a yes, 200 a no. Where ranges are
+served the raster goes to GDAL as a guarded path of the final URL (read through ``/vsicurl/`` and
+the proxy), so that only the bytes a computation needs are ever read. Where they are not (plain file
+servers, dynamic URLs such as WCS GetCoverage), GDAL could not read it; it is downloaded whole into
+the job's work directory instead, and when the probe GET already brought the whole body, that very
+response is the download: the file is pulled once. References with a POST body or custom headers
+cannot be expressed to GDAL; they are downloaded too. Every download streams to disk through one
+capped copy (``WPS_MAX_INPUT_BYTES``, also without a Content-Length) and leaves no partial file behind.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ import httpx
 
 from app.model.errors import DataNotAccessible, FileSizeExceeded, WpsError
 from app.model.requests import ComplexValue
+from app.raster.egress import guarded_path, httpx_proxy
+from app.raster.egress_relay import GUARD_HEADER
 from app.raster.gdal_env import configure_gdal, forget_remote_file
 from app.raster.guard import HTTP_SCHEMES, check_url, local_file
 from app.settings import Settings
@@ -84,7 +89,8 @@ class _Cap:
 
 
 def resolve_reference(value: ComplexValue, settings: Settings, locator: str, workdir: Path) -> str:
-    """A path GDAL can open for a referenced raster (``/vsicurl/...``, a local file, a download)."""
+    """A path :func:`app.raster.open.open_raster` can open for a referenced raster: a guarded
+    remote path (:func:`app.raster.egress.guarded_path`), a local file or a download."""
     href = _require_href(value, locator)
     scheme = _scheme(href, locator)
     if scheme == "file":
@@ -153,8 +159,11 @@ def _request_for(value: ComplexValue, settings: Settings, locator: str) -> _Requ
 
 
 def _client(settings: Settings) -> httpx.Client:
-    # trust_env=False: no proxies or .netrc credentials picked up from the service's environment.
-    return httpx.Client(timeout=settings.http_timeout, follow_redirects=False, trust_env=False)
+    # Every connection through the egress proxy; trust_env=False: no proxies or .netrc credentials
+    # picked up from the service's environment.
+    return httpx.Client(
+        timeout=settings.http_timeout, follow_redirects=False, trust_env=False, proxy=httpx_proxy(settings)
+    )
 
 
 @contextmanager
@@ -178,15 +187,37 @@ def _send_following(
             response = client.send(outgoing, stream=True)
         except httpx.TimeoutException as exc:
             raise DataNotAccessible(f"input {locator!r}: the reference timed out", locator) from exc
+        except httpx.ProxyError as exc:  # an https connection the egress proxy refused or failed
+            raise _egress_error(_proxy_status(exc), "", locator) from exc
         except httpx.HTTPError as exc:
             raise DataNotAccessible(
                 f"input {locator!r}: the reference could not be fetched", locator
             ) from exc
+        if GUARD_HEADER in response.headers:  # an http connection the egress proxy refused or failed
+            response.close()
+            raise _egress_error(response.status_code, response.headers[GUARD_HEADER], locator)
         if response.status_code not in _REDIRECT_STATUSES or "location" not in response.headers:
             return response
         response.close()
         request = _redirected(request, response, locator)
     raise DataNotAccessible(f"input {locator!r}: more than {MAX_REDIRECTS} redirects", locator)
+
+
+def _egress_error(status: int, detail: str, locator: str) -> DataNotAccessible:
+    """The error for an answer of the egress proxy's own (see :mod:`app.raster.egress_proxy`)."""
+    if status == 504:
+        return DataNotAccessible(f"input {locator!r}: the reference timed out", locator)
+    if status == 403:
+        why = detail or "the address is not allowed"
+        return DataNotAccessible(f"input {locator!r}: refused by the egress guard: {why}", locator)
+    why = f" ({detail})" if detail else ""
+    return DataNotAccessible(f"input {locator!r}: the reference could not be fetched{why}", locator)
+
+
+def _proxy_status(exc: httpx.ProxyError) -> int:
+    """The status of a refused CONNECT, as httpx reports it (``"403 Forbidden"``); 0 if unknown."""
+    first = str(exc).split(" ", 1)[0]
+    return int(first) if first.isdigit() else 0
 
 
 def _redirected(request: _Request, response: httpx.Response, locator: str) -> _Request:
@@ -245,9 +276,8 @@ def _remote_raster(url: str, settings: Settings, locator: str, workdir: Path) ->
             final = str(response.url)
     elif not ranges:
         return str(_download(_Request("GET", final, dict(_IDENTITY)), settings, locator, workdir, _NO_RANGES))
-    path = "/vsicurl/" + final
-    forget_remote_file(path)  # a new job sees the file as it is now, not as an earlier job saw it
-    return path
+    forget_remote_file("/vsicurl/" + final)  # a new job sees the file as it is now, not as an earlier did
+    return guarded_path(final, settings)
 
 
 def _head_says_ranges(response: httpx.Response, cap: _Cap) -> bool | None:

@@ -8,6 +8,12 @@ cheap: GDAL caches the header of a ``/vsicurl/`` file per URL. Read failures bec
 ``WrongInputData`` / ``DataNotAccessible`` errors carrying the input identifier, also when they
 happen later, inside the computation.
 
+A path is a local file, a plain ``/vsicurl/`` URL (trusted: code hands those over, requests never
+do), or a guarded remote path from :func:`app.raster.fetch.resolve_reference`: each open (at the
+start and in every chunk task, in whichever process runs it) reads it through that process's
+egress proxy (:func:`app.raster.egress.gdal_path`), so every connection GDAL makes for the input,
+redirects included, goes to an address checked when it was opened.
+
 Chunks are multiples of the file's internal blocks, close to ``chunk_size`` pixels on a side;
 striped files get full-width chunks of whole strips of about ``chunk_size**2`` pixels.
 """
@@ -31,6 +37,7 @@ from rasterio.enums import Interleaving
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 
 from app.model.errors import DataNotAccessible, WpsError, WrongInputData
+from app.raster.egress import diagnose, gdal_path, remote_url
 from app.raster.grid import Grid
 
 _NOT_FOUND = re.compile(r"HTTP response code: (\d{3})|does not exist in the file system", re.IGNORECASE)
@@ -59,7 +66,7 @@ def open_raster(path: str, *, chunk_size: int, locator: str) -> xr.DataArray:
     # A raster without georeferencing makes rasterio warn (NotGeoreferencedWarning) before it is
     # refused below; warnings.catch_warnings is not thread-safe, so the warning is left alone
     # (and turned into WrongInputData where warnings are errors).
-    with _translated_errors(path, locator), rasterio.open(path, driver="GTiff") as src:
+    with _translated_errors(path, locator), rasterio.open(gdal_path(path), driver="GTiff") as src:
         info = _read_info(src, locator)
     reader = _WindowReader(path, info, locator)
     name = f"open_raster-{uuid.uuid4().hex}"
@@ -111,7 +118,8 @@ class _WindowReader:
             return np.empty(shape, self.dtype)
         (b0, b1, _), (r0, r1, _), (c0, c1, _) = axes
         window = rasterio.windows.Window.from_slices((r0, r1), (c0, c1))
-        with _translated_errors(self.path, self.locator), rasterio.open(self.path, driver="GTiff") as src:
+        source = gdal_path(self.path)  # in this process, through this process's egress proxy
+        with _translated_errors(self.path, self.locator), rasterio.open(source, driver="GTiff") as src:
             block: np.ndarray = src.read(indexes=list(range(b0 + 1, b1 + 1)), window=window)
         for position in reversed(range(self.ndim)):  # last axis first: dropped axes shift nothing
             local = axes[position][2]
@@ -187,10 +195,14 @@ def _messages(exc: BaseException) -> str:
 
 
 def _client_error(path: str, text: str, locator: str) -> WpsError:
-    if path.startswith("/vsicurl/"):
+    url = remote_url(path)
+    if url is not None:
+        text = re.sub(r"/vsicurl\?\S*", "", text)  # the path GDAL was given (proxy credentials)
         missing = _NOT_FOUND.search(text)
-        url = path.removeprefix("/vsicurl/")
         if missing or _NETWORK.search(text.replace(path, "").replace(url, "")):
             status = f" (HTTP {missing.group(1)})" if missing and missing.group(1) else ""
             return DataNotAccessible(f"input {locator!r}: the reference could not be read{status}", locator)
+        why = diagnose(path)  # GDAL blames the file for failed reads: ask the guard
+        if why is not None:
+            return DataNotAccessible(f"input {locator!r}: the reference could not be read: {why}", locator)
     return WrongInputData(f"input {locator!r} is not a readable GeoTIFF", locator)

@@ -13,6 +13,7 @@ import pytest
 
 from app.model.errors import DataNotAccessible, FileSizeExceeded
 from app.model.requests import ComplexValue
+from app.raster.egress import is_guarded, remote_url
 from app.raster.fetch import fetch_bytes, materialize, resolve_reference
 from app.raster.guard import check_url, is_public_address
 from app.raster.open import open_raster
@@ -151,7 +152,7 @@ def test_ipv6_loopback_refused(tmp_path: Path, server: DataServer) -> None:
 def test_loopback_allowed_when_listed_by_name(tmp_path: Path, server: DataServer, raster: Raster) -> None:
     settings = make_settings(tmp_path, allowed_hosts=LOOPBACK)
     path = resolve_reference(ref(server.url("a.tif")), settings, "raster", tmp_path)
-    assert path == "/vsicurl/" + server.url("a.tif")
+    assert remote_url(path) == server.url("a.tif") and is_guarded(path)
     opened = open_raster(path, chunk_size=256, locator="raster")
     np.testing.assert_array_equal(opened.values, raster.data)
 
@@ -169,7 +170,7 @@ def test_a_changed_remote_file_is_read_afresh(tmp_path: Path, server: DataServer
 def test_redirect_followed_to_allowed_target(tmp_path: Path, server: DataServer) -> None:
     settings = make_settings(tmp_path, allowed_hosts=LOOPBACK)
     hops = server.redirect_url(server.redirect_url(server.url("a.tif"), 307), 301)
-    assert resolve_reference(ref(hops), settings, "raster", tmp_path) == "/vsicurl/" + server.url("a.tif")
+    assert remote_url(resolve_reference(ref(hops), settings, "raster", tmp_path)) == server.url("a.tif")
 
 
 @pytest.mark.parametrize(
@@ -221,14 +222,14 @@ def test_size_cap_from_content_length(tmp_path: Path, server: DataServer, raster
     assert caught.value.locator == "raster"
     assert server.bytes_sent == 0
     exact = make_settings(tmp_path, allowed_hosts=LOOPBACK, max_input_bytes=size)
-    assert resolve_reference(ref(server.url("a.tif")), exact, "raster", tmp_path).startswith("/vsicurl/")
+    assert is_guarded(resolve_reference(ref(server.url("a.tif")), exact, "raster", tmp_path))
 
 
 def test_head_refused_falls_back_to_ranged_get(tmp_path: Path, raster: Raster) -> None:
     size = raster.path.stat().st_size
     with DataServer(raster.path.parent, head_allowed=False) as server:
         settings = make_settings(tmp_path, allowed_hosts=LOOPBACK)
-        assert resolve_reference(ref(server.url("a.tif")), settings, "r", tmp_path).startswith("/vsicurl/")
+        assert is_guarded(resolve_reference(ref(server.url("a.tif")), settings, "r", tmp_path))
         capped = make_settings(tmp_path, allowed_hosts=LOOPBACK, max_input_bytes=size - 1)
         with pytest.raises(FileSizeExceeded):
             resolve_reference(ref(server.url("a.tif")), capped, "r", tmp_path)
@@ -323,7 +324,7 @@ def test_materialize_inline_bytes(tmp_path: Path, raster: Raster) -> None:
 def test_materialize_reference(tmp_path: Path, server: DataServer) -> None:
     settings = make_settings(tmp_path, allowed_hosts=LOOPBACK)
     path = materialize(ref(server.url("a.tif")), settings, tmp_path, "raster")
-    assert path == "/vsicurl/" + server.url("a.tif")
+    assert remote_url(path) == server.url("a.tif") and is_guarded(path)
 
 
 # ----------------------------------------------------------------------------- file: and other schemes

@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 
 from app.model.errors import DataNotAccessible, FileSizeExceeded, WpsError
 from app.model.requests import ComplexValue
+from app.raster.egress import is_guarded, remote_url
 from app.raster.fetch import materialize, resolve_reference
 from app.raster.open import open_raster
 from app.settings import Settings
@@ -284,9 +285,10 @@ def test_range_capable_servers_stay_lazy(
     workdir = tmp_path / "job"
     with DataServer(tiled.path.parent, head_allowed=head_allowed, head_length=head_length) as server:
         url = server.url("tiled.tif")
-        assert resolve_reference(ref(url), make_settings(tmp_path), "dem", workdir) == "/vsicurl/" + url
+        path = resolve_reference(ref(url), make_settings(tmp_path), "dem", workdir)
+        assert is_guarded(path) and remote_url(path) == url
         assert server.bytes_sent <= 1  # HEAD, or a one-byte ranged GET
-        opened = open_raster("/vsicurl/" + url, chunk_size=256, locator="dem")
+        opened = open_raster(path, chunk_size=256, locator="dem")
         np.testing.assert_array_equal(opened[:, :240, :240].values, tiled.data[:, :240, :240])
     assert not workdir.exists()
 
