@@ -21,13 +21,18 @@ Modes that simulate servers met in the wild (keyword arguments of :class:`DataSe
   ``Accept-Ranges`` header (plain file servers, WCS GetCoverage and other dynamic URLs);
   ``ranges="none"``: the same, announced with ``Accept-Ranges: none``;
 - ``chunked=True``: every file goes out with chunked encoding and no Content-Length (as under
-  ``/chunked/``), ignoring ``Range``.
+  ``/chunked/``), ignoring ``Range``;
+- ``redirect_ranges=<base URL>``: HEAD and plain GETs answer honestly, but every GET with a
+  ``Range`` header is redirected (302) to the same path under that base URL (an attacker's "late
+  redirect", for the reader that follows redirects on its own);
+- ``host="::1"``: listen on the IPv6 loopback address instead of 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -74,16 +79,19 @@ class DataServer:
         head_length: bool = True,
         ranges: RangeMode = "bytes",
         chunked: bool = False,
+        redirect_ranges: str | None = None,
+        host: str = "127.0.0.1",
     ) -> None:
         self.root = root.resolve()
-        self.modes = _Modes(head_allowed, head_length, ranges, chunked)
+        self.modes = _Modes(head_allowed, head_length, ranges, chunked, redirect_ranges, host)
         self.port = 0
         self._process: subprocess.Popen[str] | None = None
 
     @property
     def base_url(self) -> str:
-        """``http://127.0.0.1:<port>``."""
-        return f"http://127.0.0.1:{self.port}"
+        """``http://127.0.0.1:<port>`` (``http://[::1]:<port>`` on the IPv6 loopback)."""
+        host = f"[{self.modes.host}]" if ":" in self.modes.host else self.modes.host
+        return f"http://{host}:{self.port}"
 
     def url(self, name: str) -> str:
         """The URL of a file under ``root``."""
@@ -152,6 +160,8 @@ class _Modes:
     head_length: bool = True
     ranges: RangeMode = "bytes"
     chunked: bool = False
+    redirect_ranges: str | None = None
+    host: str = "127.0.0.1"
 
 
 class _Backend:
@@ -185,9 +195,14 @@ class _Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
 def serve(root: Path, modes: _Modes) -> None:
     """Run the server in this process: print the port, serve until stdin closes or SIGTERM."""
-    httpd = _Server(("127.0.0.1", 0), _handler_for(_Backend(root.resolve(), modes)))
+    server_class = _Server6 if ":" in modes.host else _Server
+    httpd = server_class((modes.host, 0), _handler_for(_Backend(root.resolve(), modes)))
     httpd.daemon_threads = True
     threading.Thread(target=_exit_when_parent_leaves, daemon=True).start()
     print(httpd.server_address[1], flush=True)
@@ -262,6 +277,10 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/redirect":
             status = int(query.get("status", ["302"])[0])
             self._simple(HTTPStatus(status), b"", extra={"Location": query["to"][0]})
+        elif self.owner.modes.redirect_ranges and not head and self.headers.get("Range"):
+            self._simple(
+                HTTPStatus.FOUND, b"", extra={"Location": self.owner.modes.redirect_ranges + self.path}
+            )
         elif path.startswith("/status/"):
             self._simple(HTTPStatus(int(path.rsplit("/", 1)[1])), b"status", head=head)
         elif path == "/headers":
