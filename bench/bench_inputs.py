@@ -38,6 +38,7 @@ def clip_by_reference(server: DataServer, name: str, size: int, workdir: Path) -
     """Resolve the reference as a job would, clip it; (how it was read, seconds)."""
     from app.algorithms.clip import clip_bbox
     from app.model.requests import BoundingBoxValue, ComplexValue
+    from app.raster.egress import remote_url
     from app.raster.fetch import resolve_reference
     from app.raster.open import open_raster
     from app.raster.write import write_geotiff
@@ -51,7 +52,7 @@ def clip_by_reference(server: DataServer, name: str, size: int, workdir: Path) -
     data = open_raster(path, chunk_size=2048, locator="raster")
     bbox = BoundingBoxValue(lower=(minx, miny), upper=(maxx, maxy), crs="EPSG:32631")
     write_geotiff(clip_bbox(data, bbox), workdir / "clip.tif")
-    how = "lazy /vsicurl/" if path.startswith("/vsicurl/") else "downloaded"
+    how = "lazy /vsicurl/" if remote_url(path) is not None else "downloaded"
     return how, time.perf_counter() - started
 
 

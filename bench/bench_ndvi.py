@@ -99,15 +99,17 @@ def clip_through_library(server: DataServer, red_url: str, size: int, out: Path)
     """Bytes pulled by the service's own raster layer for a clip (no HTTP service needed)."""
     from app.algorithms.clip import clip_bbox
     from app.model.requests import BoundingBoxValue
+    from app.raster.egress import guarded_path
     from app.raster.gdal_env import configure_gdal
     from app.raster.open import open_raster
     from app.raster.write import write_geotiff
     from app.settings import Settings
 
-    configure_gdal(Settings())
+    settings = Settings(allowed_hosts=["127.0.0.1"])
+    configure_gdal(settings)
     server.reset()
     minx, miny, maxx, maxy = clip_bounds(size)
-    data = open_raster("/vsicurl/" + red_url, chunk_size=2048, locator="raster")
+    data = open_raster(guarded_path(red_url, settings), chunk_size=2048, locator="raster")
     bbox = BoundingBoxValue(lower=(minx, miny), upper=(maxx, maxy), crs="EPSG:32631")
     write_geotiff(clip_bbox(data, bbox), out)
     return server.bytes_sent
