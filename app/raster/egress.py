@@ -136,6 +136,7 @@ def _end(process: subprocess.Popen[bytes]) -> None:
 _lock = threading.Lock()
 _shared: EgressProxy | None = None
 _atexit_registered = False
+_inherited: list[EgressProxy] = []
 
 
 def current() -> EgressProxy:
@@ -159,6 +160,22 @@ def current() -> EgressProxy:
 def _stop_shared() -> None:
     if _shared is not None:
         _shared.stop()
+
+
+def _after_fork_in_child() -> None:
+    """A forked child starts its own proxy when it needs one: it lets go of the parent's (closing
+    its copy of the pipe, so the parent's proxy still sees its owner leave) and of a lock another
+    thread may have held at the fork."""
+    global _lock, _shared
+    _lock = threading.Lock()
+    inherited, _shared = _shared, None
+    if inherited is not None and inherited.process.stdin is not None:
+        with contextlib.suppress(OSError):
+            inherited.process.stdin.close()
+        _inherited.append(inherited)  # never collected: it is not this process's child to reap
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def policy_for(settings: Settings) -> EgressPolicy:

@@ -250,6 +250,25 @@ def test_a_dead_proxy_is_replaced(server: DataServer, raster: Raster, tmp_path: 
     proxy.stop()
 
 
+def test_a_forked_child_starts_its_own_proxy(server: DataServer) -> None:
+    parent = egress.current()
+    reading, writing = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its own proxy, which works; the parent's left alone
+        try:
+            with client(f"127.0.0.1:{server.port}") as http:
+                ok = http.get(server.url("a.tif")).status_code == 200
+            os.write(writing, f"{egress.current().port} {int(ok)}".encode())
+        finally:
+            os._exit(0)
+    os.close(writing)
+    with os.fdopen(reading) as answer:
+        port, ok = answer.read().split()
+    os.waitpid(pid, 0)
+    assert int(port) != parent.port and ok == "1"
+    assert egress.current() is parent and parent.alive()
+
+
 def read_in_worker(pickled: bytes) -> tuple[int, int, int]:
     """In a worker process: (pid, its proxy's port, sum of the pixels of a pickled lazy raster)."""
     array = pickle.loads(pickled)
