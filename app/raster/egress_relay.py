@@ -163,8 +163,8 @@ class Session:
         close_client = close_client or framing is Framing.CLOSE
         keep_upstream = response.start[0] == "HTTP/1.1" and "close" not in response.connection_tokens()
         drop = {GUARD_HEADER.lower()}  # only the proxy's own answers carry it
-        if response.get("transfer-encoding") is not None:
-            drop.add("content-length")  # framed by the chunking: the client must not see both
+        if framing is not Framing.NONE and response.get("transfer-encoding") is not None:
+            drop.add("content-length")  # the body is framed by its coding: the client must not see both
         headers = forwarded_headers(response, drop=frozenset(drop))
         if close_client:
             headers.append(("Connection", "close"))
