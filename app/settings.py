@@ -37,7 +37,21 @@ class Settings(BaseSettings):
     )
     queue_size: int = Field(100, ge=0, description="Jobs waiting beyond max_parallel.")
     result_ttl: int = Field(86400, ge=1, description="Seconds before results are cleaned up.")
-    dask_scheduler: str = Field("", description="Address of a dask.distributed scheduler.")
+    dask_scheduler: str = Field(
+        "", description="Address of a dask.distributed scheduler (tcp://host:8786); empty = local pool."
+    )
+    database_url: str = Field(
+        "", description="Job store: empty = SQLite in the data dir; postgresql://... to share jobs."
+    )
+    instance_name: str = Field(
+        "", description="Which API instance runs a job (default host:port of the public URL + pid)."
+    )
+    instance_lease: float = Field(
+        120.0, gt=0, description="Seconds an instance may stay silent before others fail its jobs."
+    )
+    output_compression: str = Field(
+        "", description="Codec (and level) of raster results, e.g. zstd:1, deflate:6, lzw; empty = default."
+    )
     http_timeout: float = Field(30.0, gt=0, description="Seconds to wait on a referenced input.")
     chunk_size: int = Field(2048, ge=256, description="Target raster chunk edge, in pixels.")
     service_title: str = Field("Raster WPS", description="Title in capabilities documents.")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import dask.base
 from dask.callbacks import Callback
 
 
@@ -38,6 +39,15 @@ class JobContext:
     def compute_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``dask.compute``/``da.store``: progress and cancellation."""
         return {"callbacks": [JobCallback(self)._callback]}
+
+    def compute(self, *collections: Any) -> tuple[Any, ...]:
+        """Compute dask collections together, reporting progress and stopping once dismissed.
+
+        The one place a job's graph runs: on the local threaded scheduler here (an executor may
+        hand its jobs a context that runs them elsewhere, e.g. on a dask.distributed cluster).
+        """
+        results: tuple[Any, ...] = dask.base.compute(*collections, **self.compute_kwargs())
+        return results
 
 
 class JobCallback(Callback):

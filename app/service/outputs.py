@@ -58,7 +58,7 @@ def deliver_outputs(
                 files[output.identifier] = ComplexResult(format=fmt, path=path)
             elif _is_lazy(value):
                 lazy[output.identifier] = value.data if isinstance(value, xr.DataArray) else value
-        results = dask.base.compute(*lazy.values(), **context.compute_kwargs())
+        results = context.compute(*lazy.values())
         computed = dict(zip(lazy, results, strict=True))
     delivered = []
     for output in wanted:
