@@ -3,8 +3,12 @@
 At most ``max_parallel`` jobs run at once and up to ``queue_size`` wait; one more is refused with
 ServerBusy before anything is recorded. Synchronous executes go through the same pool (and count
 against the same bounds); they simply wait for their job. Dismissing a job stops its computation at
-the next task boundary (see JobCallback) and deletes its files. On start-up, jobs a previous process
-left accepted or running are failed with "service restarted" and their files removed.
+the next task boundary (see JobCallback) and deletes its files.
+
+Each job records the instance running it (``WPS_INSTANCE_NAME``). On start-up this instance fails the
+jobs it left accepted or running before it stopped ("service restarted"); at start-up and at every
+heartbeat it also fails the unfinished jobs of instances silent for longer than ``WPS_INSTANCE_LEASE``
+("the service instance running this job stopped"), never those of a live one. Their files go too.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ log = logging.getLogger(__name__)
 
 Runner = Callable[[JobContext], ExecuteResult]
 RESTARTED = "the service restarted while this job was queued or running; submit it again"
+INSTANCE_LOST = "the service instance running this job stopped; submit it again"
 
 
 class JobEngine:
@@ -48,16 +53,30 @@ class JobEngine:
         return self.settings.outputs_dir / job_id
 
     def recover(self) -> list[str]:
-        """Fail the jobs a previous process left unfinished and remove their files."""
-        interrupted = self.store.unfinished()
-        for job_id in interrupted:
-            self.store.fail(
-                job_id, JobError(code="NoApplicableCode", wps2_code="NoApplicableCode", message=RESTARTED)
-            )
-            shutil.rmtree(self.workdir(job_id), ignore_errors=True)
+        """At start-up, before any job: fail this instance's interrupted jobs and those of instances
+        silent past the lease, and remove their files. Never touches a live instance's jobs."""
+        interrupted = self.store.fail_own_unfinished(_lost(RESTARTED))
+        self._remove(interrupted)
         if interrupted:
             log.warning("marked %d interrupted jobs failed after restart", len(interrupted))
-        return interrupted
+        return interrupted + self._fail_abandoned()
+
+    def heartbeat(self) -> list[str]:
+        """Tell the other instances this one is alive, and fail the jobs of those silent past the
+        lease; the ids failed. Call it every ``WPS_INSTANCE_LEASE / 4`` seconds."""
+        self.store.heartbeat()
+        return self._fail_abandoned()
+
+    def _fail_abandoned(self) -> list[str]:
+        abandoned = self.store.fail_abandoned(self.settings.instance_lease, _lost(INSTANCE_LOST))
+        self._remove(abandoned)
+        if abandoned:
+            log.warning("marked %d jobs of silent instances failed", len(abandoned))
+        return abandoned
+
+    def _remove(self, job_ids: list[str]) -> None:
+        for job_id in job_ids:
+            shutil.rmtree(self.workdir(job_id), ignore_errors=True)
 
     def submit(self, request: ExecuteRequest, runner: Runner, owner: str = "") -> JobInfo:
         """Record and queue a job of ``owner``, returning at once; ServerBusy when the queue is full."""
@@ -165,3 +184,8 @@ class JobEngine:
         shutil.rmtree(context.workdir, ignore_errors=True)
         if not context.cancelled.is_set():
             self.store.fail(context.job_id, JobError.of(error))
+
+
+def _lost(message: str) -> JobError:
+    """The error of a job whose instance stopped."""
+    return JobError(code="NoApplicableCode", wps2_code="NoApplicableCode", message=message)
