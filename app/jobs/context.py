@@ -1,18 +1,21 @@
-"""What a running job can see: its id and folder, progress reporting and cancellation.
+"""What a running job can see: its id and folder, progress reporting, cancellation, and where it computes.
 
-Progress and cancellation reach the dask local scheduler through a callback passed explicitly to
-the job's one ``compute`` of all its outputs (``compute_kwargs``): dask's global callback registry
-would mix up jobs running side by side in other threads.
+A job's graph runs in one place, :meth:`JobContext.compute`, which hands it to the job's executor:
+the :class:`LocalExecutor` (dask's threaded scheduler in this process, the embedded default) or the
+cluster executor of :mod:`app.jobs.distributed_executor` (``WPS_DASK_SCHEDULER``). Locally, progress
+and cancellation reach the scheduler through a callback passed explicitly to the job's one
+``compute`` of all its outputs (``compute_kwargs``): dask's global callback registry would mix up
+jobs running side by side in other threads.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import dask.base
 from dask.callbacks import Callback
@@ -20,6 +23,42 @@ from dask.callbacks import Callback
 
 class JobCancelled(Exception):
     """Raised inside a job's computation once the job was dismissed."""
+
+
+class Executor(Protocol):
+    """Where the graphs of jobs run: ``compute`` one job's collections, report, stop when dismissed."""
+
+    def check(self) -> None:
+        """Raise a WpsError when no job could run now (before a job is accepted)."""
+
+    def compute(self, context: JobContext, collections: Sequence[Any]) -> tuple[Any, ...]:
+        """Compute ``collections`` together for the job of ``context``; their values, in order.
+
+        Reports the share of finished tasks through ``context.report`` and raises JobCancelled
+        soon after ``context.cancelled`` is set.
+        """
+        ...
+
+    def close(self) -> None:
+        """Let go of what the executor holds (the service is stopping)."""
+
+
+class LocalExecutor:
+    """dask's local threaded scheduler, in this process: the embedded default."""
+
+    def check(self) -> None:
+        """Jobs can always run here."""
+
+    def compute(self, context: JobContext, collections: Sequence[Any]) -> tuple[Any, ...]:
+        """``dask.compute`` with the job's progress and cancellation callback."""
+        results: tuple[Any, ...] = dask.base.compute(*collections, **context.compute_kwargs())
+        return results
+
+    def close(self) -> None:
+        """Nothing to let go of."""
+
+
+LOCAL = LocalExecutor()
 
 
 @dataclass
@@ -30,6 +69,7 @@ class JobContext:
     workdir: Path
     report: Callable[[int], None] = lambda percent: None
     cancelled: threading.Event = field(default_factory=threading.Event)
+    executor: Executor = LOCAL
 
     def check(self) -> None:
         """Raise JobCancelled when the job was dismissed."""
@@ -37,17 +77,19 @@ class JobContext:
             raise JobCancelled(self.job_id)
 
     def compute_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``dask.compute``/``da.store``: progress and cancellation."""
+        """Keyword arguments for ``dask.compute``/``da.store`` on the local scheduler: progress and
+        cancellation."""
         return {"callbacks": [JobCallback(self)._callback]}
 
     def compute(self, *collections: Any) -> tuple[Any, ...]:
         """Compute dask collections together, reporting progress and stopping once dismissed.
 
-        The one place a job's graph runs: on the local threaded scheduler here (an executor may
-        hand its jobs a context that runs them elsewhere, e.g. on a dask.distributed cluster).
+        The one place a job's graph runs: on the job's executor (this process's threads, or the
+        cluster). Shared inputs of several collections are read once.
         """
-        results: tuple[Any, ...] = dask.base.compute(*collections, **self.compute_kwargs())
-        return results
+        if not collections:
+            return ()
+        return self.executor.compute(self, collections)
 
 
 class JobCallback(Callback):

@@ -9,6 +9,11 @@ Each job records the instance running it (``WPS_INSTANCE_NAME``). On start-up th
 jobs it left accepted or running before it stopped ("service restarted"); at start-up and at every
 heartbeat it also fails the unfinished jobs of instances silent for longer than ``WPS_INSTANCE_LEASE``
 ("the service instance running this job stopped"), never those of a live one. Their files go too.
+
+Each job runs in a thread of the pool; where its graph computes is the engine's executor, chosen from
+the settings: dask's threads in this process (the default), or the dask.distributed cluster of
+``WPS_DASK_SCHEDULER`` (:mod:`app.jobs.distributed_executor`), which must be reachable for a job to be
+accepted.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
-from app.jobs.context import JobCancelled, JobContext
+from app.jobs.context import LOCAL, Executor, JobCancelled, JobContext
 from app.jobs.store import JobStore, utcnow
 from app.model.errors import NoApplicableCode, ServerBusy, TooManyJobs, WpsError
 from app.model.jobs import JobError, JobInfo, JobStatus
@@ -40,9 +45,10 @@ INSTANCE_LOST = "the service instance running this job stopped; submit it again"
 class JobEngine:
     """Runs jobs on a bounded thread pool and keeps their records up to date."""
 
-    def __init__(self, settings: Settings, store: JobStore) -> None:
+    def __init__(self, settings: Settings, store: JobStore, executor: Executor | None = None) -> None:
         self.settings = settings
         self.store = store
+        self.executor = executor or executor_for(settings)
         self._pool = ThreadPoolExecutor(max_workers=settings.max_parallel, thread_name_prefix="job")
         self._lock = threading.Lock()
         self._contexts: dict[str, JobContext] = {}
@@ -94,8 +100,11 @@ class JobEngine:
     def _enqueue(
         self, request: ExecuteRequest, runner: Runner, owner: str
     ) -> tuple[JobInfo, Future[ExecuteResult | None]]:
+        self.executor.check()  # e.g. the cluster is unreachable: refused before anything is recorded
         job_id = uuid.uuid4().hex
-        context = JobContext(job_id, self.workdir(job_id), report=lambda p: self._report(job_id, p))
+        context = JobContext(
+            job_id, self.workdir(job_id), report=lambda p: self._report(job_id, p), executor=self.executor
+        )
         with self._lock:
             if len(self._contexts) >= self.settings.max_parallel + self.settings.queue_size:
                 raise ServerBusy("the job queue is full; retry later")
@@ -140,11 +149,12 @@ class JobEngine:
         return expired
 
     def shutdown(self) -> None:
-        """Stop every job and the pool (the process is going away)."""
+        """Stop every job, the pool and the executor (the process is going away)."""
         with self._lock:
             for context in self._contexts.values():
                 context.cancelled.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self.executor.close()
 
     def _report(self, job_id: str, percent: int) -> None:
         self.store.update(job_id, only_if=(JobStatus.RUNNING,), percent=percent)
@@ -189,3 +199,12 @@ class JobEngine:
 def _lost(message: str) -> JobError:
     """The error of a job whose instance stopped."""
     return JobError(code="NoApplicableCode", wps2_code="NoApplicableCode", message=message)
+
+
+def executor_for(settings: Settings) -> Executor:
+    """The cluster of ``settings.dask_scheduler`` when one is set, else this process's threads."""
+    if not settings.dask_scheduler:
+        return LOCAL
+    from app.jobs.distributed_executor import ClusterExecutor  # distributed is imported only if used
+
+    return ClusterExecutor(settings.dask_scheduler)
