@@ -42,7 +42,6 @@ from concurrent.futures import CancelledError
 from typing import Any
 
 import dask.base
-import distributed
 from distributed import Client, Future, KilledWorker
 from distributed.comm.core import CommClosedError
 
@@ -177,6 +176,9 @@ class ClusterExecutor:
     def _outcome(self, client: Client, futures: list[Future[Any]], context: JobContext) -> list[Any]:
         """Wait for the futures (reporting progress, watching dismissal and workers); their values."""
         watch = _WorkerWatch(client, self.no_worker_grace)
+        changed = threading.Event()  # set whenever a future finishes, fails or is cancelled
+        for future in futures:
+            future.add_done_callback(lambda _: changed.set())
         reported = -1
         with ProgressFeed(client, futures) as feed:
             while not _settled(futures):
@@ -185,21 +187,17 @@ class ClusterExecutor:
                 if feed.percent > reported:
                     reported = feed.percent
                     context.report(reported)
-                _wait_a_little(futures)
+                changed.wait(POLL)
+                changed.clear()
         values: list[Any] = client.gather(futures)
         return values
 
 
 def _settled(futures: list[Future[Any]]) -> bool:
-    """All finished, or one failed (the others need not run on)."""
-    return all(future.done() for future in futures) or any(future.status == "error" for future in futures)
-
-
-def _wait_a_little(futures: list[Future[Any]]) -> None:
-    """Until one more future finishes, at most POLL seconds."""
-    pending = [future for future in futures if not future.done()]
-    with contextlib.suppress(TimeoutError):
-        distributed.wait(pending, timeout=POLL, return_when="FIRST_COMPLETED")
+    """All finished, or one failed or was cancelled (the others need not run on)."""
+    return all(future.done() for future in futures) or any(
+        future.status in ("error", "cancelled") for future in futures
+    )
 
 
 def _cancel_unfinished(client: Client, futures: list[Future[Any]]) -> None:
