@@ -1,0 +1,181 @@
+"""Jobs on a real dask.distributed cluster (scheduler + 2 workers as processes on 127.0.0.1).
+
+The API runs in the test process (TestClient) with ``dask_scheduler`` set; the workers are
+``dask worker`` processes. Checked: the tasks run on the workers (both of them), a multi-output job
+reads each chunk once, results equal the local pool's, progress, dismissal (the workers go idle),
+a worker killed mid-job (its work is redone on the other), and errors raised on a worker.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import Settings
+from tests.support.cluster import ProcessCluster, cluster_registry, task_stream
+from tests.support.dataserver import DataServer
+from tests.support.jobs import submit, wait_for_job
+from tests.support.ogcapi import assert_problem, execute
+from tests.support.rasters import RasterFactory
+from tests.support.vectors import ZONES, feature_collection, lonlat, zones_scene
+
+# see tests/algorithms/test_zonal.py: rasterio's warning suppression is not thread-safe
+pytestmark = pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
+
+SLOW_TOTAL = 512.0 * 512.0  # slow_total sums a 512 x 512 array of ones
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcessCluster]:
+    """One cluster for the module: a scheduler and two one-thread workers."""
+    with ProcessCluster(tmp_path_factory.mktemp("cluster"), workers=2) as running:
+        yield running
+
+
+@pytest.fixture
+def on_cluster(settings: Settings, cluster: ProcessCluster) -> Iterator[TestClient]:
+    """The app running its jobs on the cluster (workers restored and idle first)."""
+    cluster.restore_workers()
+    configured = settings.model_copy(update={"dask_scheduler": cluster.address, "chunk_size": 256})
+    with TestClient(create_app(configured, cluster_registry()), raise_server_exceptions=False) as api:
+        yield api
+
+
+@pytest.fixture
+def on_pool(tmp_path: Path, settings: Settings) -> Iterator[TestClient]:
+    """The same app on the local pool, for comparison."""
+    configured = settings.model_copy(update={"data_dir": tmp_path / "local-data", "chunk_size": 256})
+    with TestClient(create_app(configured, cluster_registry()), raise_server_exceptions=False) as api:
+        yield api
+
+
+def raw_result(api: TestClient, process: str, inputs: dict[str, Any], output: str) -> bytes:
+    """A synchronous execute asking for one output, raw; its bytes."""
+    body = {"inputs": inputs, "outputs": {output: {}}, "response": "raw"}
+    response = execute(api, process, body)
+    assert response.status_code == 200, response.text
+    return response.content
+
+
+def key_names(records: list[dict[str, Any]]) -> Counter[str]:
+    """How many tasks ran of each kind (the key's name without its token)."""
+    names = Counter[str]()
+    for record in records:
+        key = record["key"][0] if isinstance(record["key"], tuple) else record["key"]
+        names[key.rsplit("-", 1)[0]] += 1
+    return names
+
+
+def test_job_runs_on_the_workers_and_reads_each_chunk_once(
+    on_cluster: TestClient, cluster: ProcessCluster, rasters: RasterFactory, data_server: DataServer
+) -> None:
+    scene = rasters("scene.tif", width=1000, height=600, blocksize=256, seed=3)  # 4 x 3 chunks of 256
+    inputs = {"raster": {"href": data_server.url("scene.tif")}, "seconds": 0.05}
+    body = {"inputs": inputs, "response": "document"}
+    with task_stream(cluster) as records:
+        response = execute(on_cluster, "raster_stats", body)
+    assert response.status_code == 200, response.text
+    outputs = response.json()
+    assert float(outputs["total"]) == float(scene.data.astype(np.float64).sum())
+    assert float(outputs["maximum"]) == float(scene.data.max())
+    workers = Counter(record["worker"] for record in records)
+    assert set(workers) == set(cluster.client().nthreads()), workers  # both workers computed
+    # each chunk is read (and passed through the per-chunk kernel) once for both outputs
+    assert key_names(records)["_slow_block"] == 12, key_names(records)
+
+
+def test_same_results_as_the_local_pool(
+    on_cluster: TestClient, on_pool: TestClient, rasters: RasterFactory, data_server: DataServer
+) -> None:
+    zones_scene(rasters)
+    zonal = {
+        "raster": {"href": data_server.url("scene.tif")},
+        "zones": {"value": json.loads(feature_collection([lonlat(z) for z in ZONES])), "mediaType": "application/geo+json"},
+    }
+    rasters("before.tif", width=700, height=500, dtype="float32", nodata=-1.0, nodata_fraction=0.03, seed=4)
+    rasters("after.tif", width=700, height=500, dtype="float32", nodata=-1.0, nodata_fraction=0.03, seed=5)
+    change = {
+        "before": {"href": data_server.url("before.tif")},
+        "after": {"href": data_server.url("after.tif")},
+        "method": "ratio",
+        "threshold": 0.25,
+    }
+    cases = [("zonal_statistics", zonal, "statistics"), ("change_detection", change, "changed_fraction")]
+    for process, inputs, output in cases:
+        expected = raw_result(on_pool, process, inputs, output)
+        assert raw_result(on_cluster, process, inputs, output) == expected, process
+
+
+def test_progress_is_reported(on_cluster: TestClient) -> None:
+    job_id = submit(on_cluster, "slow_total", {"seconds": 0.1})  # 64 chunks on 2 workers: ~3 s
+    seen: list[int] = []
+    deadline = time.monotonic() + 60
+    while (status := on_cluster.get(f"/jobs/{job_id}").json())["status"] in ("accepted", "running"):
+        if status["status"] == "running":
+            seen.append(status["progress"])
+        assert time.monotonic() < deadline, status
+        time.sleep(0.05)
+    assert status["status"] == "successful", status
+    assert seen == sorted(seen), seen
+    assert any(0 < percent < 100 for percent in seen), seen
+    assert float(on_cluster.get(f"/jobs/{job_id}/results").json()) == SLOW_TOTAL  # the one output
+
+
+def test_dismiss_cancels_the_futures_and_the_workers_go_idle(
+    on_cluster: TestClient, cluster: ProcessCluster
+) -> None:
+    with task_stream(cluster) as records:
+        job_id = submit(on_cluster, "slow_total", {"seconds": 0.5})  # 64 chunks: ~16 s on 2 workers
+        wait_until_progress(on_cluster, job_id)
+        assert on_cluster.delete(f"/jobs/{job_id}").status_code == 200
+        deadline = time.monotonic() + 5
+        while any(cluster.executing().values()):
+            assert time.monotonic() < deadline, cluster.executing()
+            time.sleep(0.1)
+    assert on_cluster.get(f"/jobs/{job_id}").status_code == 404
+    assert key_names(records)["_slow_block"] < 64  # stopped long before the end
+    assert cluster.client().run_on_scheduler(_scheduler_tasks) == 0  # nothing of the job is left
+
+
+def test_worker_killed_mid_job_is_recomputed_elsewhere(
+    on_cluster: TestClient, cluster: ProcessCluster
+) -> None:
+    job_id = submit(on_cluster, "slow_total", {"seconds": 0.1})
+    wait_until_progress(on_cluster, job_id)
+    cluster.kill_worker(0)
+    status = wait_for_job(on_cluster.get, job_id, timeout=60)
+    assert status["status"] == "successful", status
+    assert float(on_cluster.get(f"/jobs/{job_id}/results").json()) == SLOW_TOTAL  # the one output
+
+
+def test_error_raised_on_a_worker_reaches_the_client(
+    on_cluster: TestClient, rasters: RasterFactory, data_server: DataServer
+) -> None:
+    rasters("scene.tif", width=300, height=200)
+    inputs = {"raster": {"href": data_server.url("scene.tif")}, "fail": True}
+    response = execute(on_cluster, "raster_stats", {"inputs": inputs})
+    problem = assert_problem(response, 400, "data-not-accessible", locator="raster")
+    assert "vanished" in problem["detail"]
+
+
+def wait_until_progress(api: TestClient, job_id: str, timeout: float = 60) -> None:
+    """Until the job reports some progress (its tasks are running on the workers)."""
+    deadline = time.monotonic() + timeout
+    while (status := api.get(f"/jobs/{job_id}").json()).get("progress", 0) <= 0:
+        assert status["status"] in ("accepted", "running"), status
+        assert time.monotonic() < deadline, status
+        time.sleep(0.05)
+
+
+def _scheduler_tasks(dask_scheduler: Any) -> int:
+    """Runs on the scheduler: tasks it still knows."""
+    return len(dask_scheduler.tasks)
