@@ -99,7 +99,10 @@ def test_same_results_as_the_local_pool(
     zones_scene(rasters)
     zonal = {
         "raster": {"href": data_server.url("scene.tif")},
-        "zones": {"value": json.loads(feature_collection([lonlat(z) for z in ZONES])), "mediaType": "application/geo+json"},
+        "zones": {
+            "value": json.loads(feature_collection([lonlat(z) for z in ZONES])),
+            "mediaType": "application/geo+json",
+        },
     }
     rasters("before.tif", width=700, height=500, dtype="float32", nodata=-1.0, nodata_fraction=0.03, seed=4)
     rasters("after.tif", width=700, height=500, dtype="float32", nodata=-1.0, nodata_fraction=0.03, seed=5)
