@@ -86,11 +86,11 @@ class ClusterConnection:
     """The one dask.distributed Client of this process: created lazily, replaced once it closed."""
 
     def __init__(
-        self, address: str, connect_timeout: float = CONNECT_TIMEOUT, retry_interval: float = RETRY_INTERVAL
+        self, address: str, connect_timeout: float | None = None, retry_interval: float | None = None
     ) -> None:
         self.address = address
-        self.connect_timeout = connect_timeout
-        self.retry_interval = retry_interval
+        self.connect_timeout = CONNECT_TIMEOUT if connect_timeout is None else connect_timeout
+        self.retry_interval = RETRY_INTERVAL if retry_interval is None else retry_interval
         self._lock = threading.Lock()
         self._client: Client | None = None
         self._retry_at = 0.0
@@ -136,15 +136,20 @@ class ClusterConnection:
 
 def _close_quietly(client: Client) -> None:
     with contextlib.suppress(Exception):
-        client.close(timeout=CONNECT_TIMEOUT)
+        client.close(timeout=10)
 
 
 class ClusterExecutor:
     """Runs each job's graph on the cluster of ``address`` (see the module docstring)."""
 
-    def __init__(self, address: str, no_worker_grace: float = NO_WORKER_GRACE) -> None:
+    def __init__(self, address: str, no_worker_grace: float | None = None) -> None:
         self.connection = ClusterConnection(address)
-        self.no_worker_grace = no_worker_grace
+        self._no_worker_grace = no_worker_grace
+
+    @property
+    def no_worker_grace(self) -> float:
+        """Seconds a job waits for a worker to (re)appear (``NO_WORKER_GRACE`` unless given)."""
+        return NO_WORKER_GRACE if self._no_worker_grace is None else self._no_worker_grace
 
     def check(self) -> None:
         """ClusterUnreachable unless the scheduler answers (connecting now if needed)."""

@@ -95,11 +95,17 @@ class ProcessCluster:
         self.wait_for_workers(self.size)
 
     def stop_scheduler(self) -> None:
-        """Stop the scheduler (SIGTERM); workers lose it and exit on their own."""
+        """Stop the scheduler (SIGTERM); its workers exit on their own (waited for, stopped if not)."""
         self._close_client()
         if self.scheduler is not None:
             _stop(self.scheduler)
             self.scheduler = None
+        for worker in self.workers:
+            try:
+                worker.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                _stop(worker)
+        self.workers = []
 
     def start_worker(self) -> subprocess.Popen[bytes]:
         """One more worker process (not waited for)."""

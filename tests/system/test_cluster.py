@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from app.jobs import distributed_executor
 from app.main import create_app
 from app.settings import Settings
 from tests.support.cluster import ProcessCluster, cluster_registry, task_stream
@@ -158,6 +159,20 @@ def test_worker_killed_mid_job_is_recomputed_elsewhere(
     status = wait_for_job(on_cluster.get, job_id, timeout=60)
     assert status["status"] == "successful", status
     assert float(on_cluster.get(f"/jobs/{job_id}/results").json()) == SLOW_TOTAL  # the one output
+
+
+def test_no_worker_left_fails_the_job_with_a_reason(
+    on_cluster: TestClient, cluster: ProcessCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(distributed_executor, "NO_WORKER_GRACE", 2.0)
+    job_id = submit(on_cluster, "slow_total", {"seconds": 0.5})
+    wait_until_progress(on_cluster, job_id)
+    cluster.kill_worker(0)
+    cluster.kill_worker(0)
+    status = wait_for_job(on_cluster.get, job_id, timeout=30)
+    assert status["status"] == "failed", status
+    problem = on_cluster.get(f"/jobs/{job_id}/results").json()
+    assert "had no worker" in problem["detail"], problem
 
 
 def test_error_raised_on_a_worker_reaches_the_client(
