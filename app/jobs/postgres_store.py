@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -60,7 +61,8 @@ class PostgresDatabase:
             open=False,
         )
         self._pool.open(wait=True, timeout=timeout)
-        self._claims: dict[str, psycopg.Connection[Any]] = {}
+        self._claims: dict[str, psycopg.Connection[Any]] = {}  # instance name -> its lock's session
+        self._claims_lock = threading.Lock()
         try:
             self._migrate()
         except BaseException:
@@ -86,31 +88,45 @@ class PostgresDatabase:
 
     def claim(self, name: str) -> bool:
         """Hold ``name`` by a session advisory lock on a connection of its own."""
-        held = self._claims.pop(name, None)
-        if held is not None:
-            try:
-                held.execute("SELECT 1")
-                self._claims[name] = held
+        with self._claims_lock:
+            if self._still_held(name):
                 return True
-            except psycopg.Error:  # the connection (and with it the lock) was lost: take it again
-                log.warning("lost the connection holding instance name %r; claiming it again", name)
-                held.close()
-        connection = psycopg.connect(self._url, autocommit=True)
-        for setting in _KEEPALIVES:
-            connection.execute(setting)
-        row = connection.execute("SELECT pg_try_advisory_lock(%s)", (_lock_key("instance", name),)).fetchone()
-        if row is None or not row[0]:
-            connection.close()
-            return False
-        self._claims[name] = connection
-        return True
+            connection = psycopg.connect(self._url, autocommit=True)
+            try:
+                for setting in _KEEPALIVES:
+                    connection.execute(setting)
+                key = _lock_key("instance", name)
+                row = connection.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+            except BaseException:
+                connection.close()
+                raise
+            if row is None or not row[0]:
+                connection.close()
+                return False
+            self._claims[name] = connection
+            return True
 
     def close(self) -> None:
         """Close the pool and release the names held."""
-        for connection in self._claims.values():
-            connection.close()
-        self._claims.clear()
+        with self._claims_lock:
+            for connection in self._claims.values():
+                connection.close()
+            self._claims.clear()
         self._pool.close()
+
+    def _still_held(self, name: str) -> bool:
+        """Whether the connection holding ``name`` is still there (if not, the lock went with it)."""
+        held = self._claims.pop(name, None)
+        if held is None:
+            return False
+        try:
+            held.execute("SELECT 1")
+        except psycopg.Error:
+            log.warning("lost the connection holding instance name %r; claiming it again", name)
+            held.close()
+            return False
+        self._claims[name] = held
+        return True
 
     def _migrate(self) -> None:
         """Apply the pending migrations in one transaction, one process at a time (advisory lock)."""

@@ -42,6 +42,7 @@ class SqliteDatabase:
         self._connection.row_factory = sqlite3.Row
         self._lock = threading.Lock()
         self._claims: dict[str, int] = {}  # instance name -> descriptor of its locked file
+        self._claims_lock = threading.Lock()
         with self._cursor() as cursor:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
@@ -74,26 +75,28 @@ class SqliteDatabase:
 
     def claim(self, name: str) -> bool:
         """Hold ``name`` by an exclusive ``flock`` on a file beside the database."""
-        if name in self._claims:
+        with self._claims_lock:
+            if name in self._claims:
+                return True
+            folder = self.path.with_name(self.path.name + ".instances")
+            folder.mkdir(exist_ok=True)
+            digest = hashlib.sha256(name.encode()).hexdigest()[:32]
+            descriptor = os.open(folder / f"{digest}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(descriptor)
+                return False
+            os.ftruncate(descriptor, 0)
+            os.write(descriptor, f"{name}\n".encode())
+            self._claims[name] = descriptor
             return True
-        folder = self.path.with_name(self.path.name + ".instances")
-        folder.mkdir(exist_ok=True)
-        digest = hashlib.sha256(name.encode()).hexdigest()[:32]
-        descriptor = os.open(folder / f"{digest}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(descriptor)
-            return False
-        os.ftruncate(descriptor, 0)
-        os.write(descriptor, f"{name}\n".encode())
-        self._claims[name] = descriptor
-        return True
 
     def close(self) -> None:
         """Close the connection and release the names held."""
         with self._lock:
             self._connection.close()
+        with self._claims_lock:
             for descriptor in self._claims.values():
                 os.close(descriptor)
             self._claims.clear()

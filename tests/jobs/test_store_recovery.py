@@ -177,3 +177,21 @@ def test_open_store_on_postgres_shares_jobs(
 def test_open_store_refuses_other_databases(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="mysql"):
         open_store(Settings(data_dir=tmp_path, database_url="mysql://db/jobs"))
+
+
+def test_a_lost_name_lock_is_taken_again_at_the_next_heartbeat(
+    postgres_url: str, tmp_path: Path, cleanup: list[JobStore], caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings(
+        data_dir=tmp_path, database_url=postgres_url, instance_name="api-1", instance_lease=0.1
+    )
+    store = open_store(settings)
+    cleanup.append(store)
+    killed = store.database.fetch(
+        "SELECT pg_terminate_backend(pid) AS gone FROM pg_locks WHERE locktype = 'advisory' AND granted"
+    )
+    assert [row["gone"] for row in killed] == [True]  # the server dropped its session: a DB restart
+    store.heartbeat()
+    assert "claiming it again" in caplog.text
+    with pytest.raises(RuntimeError, match="api-1"):
+        open_store(settings)
