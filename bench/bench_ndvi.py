@@ -5,7 +5,8 @@
     python -m bench.bench_ndvi --size 2048 -n 1 # a quick run on a small pair
 
 Both jobs read the same two COGs from the same local HTTP data server through GDAL ``/vsicurl/``
-range reads and write a tiled deflate float32 GeoTIFF. See bench/README.md.
+range reads and write a tiled float32 GeoTIFF compressed alike (``--compression``, default the
+service's ``zstd:1``); the service's is a COG, with overviews. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import psutil
 import rasterio
 import rasterio.windows
 
+from app.raster.compression import DEFAULT_COMPRESSION, parse_compression
 from bench.data import ORIGIN, RESOLUTION, ensure_pair
 from bench.service import (
     PeakRss,
@@ -53,9 +55,9 @@ class Timings:
         return statistics.median(self.seconds)
 
 
-def run_direct(red_url: str, nir_url: str, out: Path) -> tuple[float, int]:
+def run_direct(red_url: str, nir_url: str, out: Path, compression: str) -> tuple[float, int]:
     """One run of the direct script in a fresh process: (seconds, peak RSS)."""
-    command = [sys.executable, "-m", "bench.direct_ndvi", red_url, nir_url, str(out)]
+    command = [sys.executable, "-m", "bench.direct_ndvi", red_url, nir_url, str(out), compression]
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT)
     with PeakRss(process.pid) as rss:
@@ -125,22 +127,26 @@ def clip_through_service(
     return server.bytes_sent
 
 
-def report(name: str, timings: Timings) -> None:
+def report(name: str, timings: Timings, output: Path) -> None:
     """Print one job's figures."""
     runs = ", ".join(f"{s:.2f}" for s in timings.seconds)
     peak = max(timings.peak_rss) / 2**20
-    print(f"{name:>8}: median {timings.median:7.2f} s  (runs: {runs})  peak RSS {peak:7.0f} MiB")
+    size = output.stat().st_size / 2**20
+    print(
+        f"{name:>8}: median {timings.median:7.2f} s  (runs: {runs})  peak RSS {peak:7.0f} MiB"
+        f"  output {size:.1f} MiB"
+    )
 
 
 def run_jobs(
-    server: DataServer, service: ServiceProcess | None, red: Path, nir: Path, repeat: int
+    server: DataServer, service: ServiceProcess | None, red: Path, nir: Path, args: argparse.Namespace
 ) -> tuple[Timings, Timings]:
-    """Alternate direct and service runs ``repeat`` times on the same served pair."""
+    """Alternate direct and service runs ``args.repeat`` times on the same served pair."""
     red_url, nir_url = server.url(red.name), server.url(nir.name)
     direct, served = Timings(), Timings()
-    for _ in range(repeat):
+    for _ in range(args.repeat):
         seconds, peak = run_direct(
-            "/vsicurl/" + red_url, "/vsicurl/" + nir_url, WORK / "outputs" / "direct.tif"
+            "/vsicurl/" + red_url, "/vsicurl/" + nir_url, WORK / "outputs" / "direct.tif", args.compression
         )
         direct.seconds.append(seconds)
         direct.peak_rss.append(peak)
@@ -159,7 +165,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", "--repeat", type=int, default=3, help="repetitions of each job (default 3)")
     parser.add_argument("--size", type=int, default=10980, help="edge of the square scene in pixels")
     parser.add_argument("--direct-only", action="store_true", help="skip the service (not ready yet)")
+    parser.add_argument(
+        "--compression",
+        default=str(DEFAULT_COMPRESSION),
+        help="of both outputs, as WPS_OUTPUT_COMPRESSION (default: the service's, %(default)s)",
+    )
     args = parser.parse_args(argv)
+    parse_compression(args.compression)  # refused here rather than by both jobs
 
     inputs, outputs = WORK / "inputs", WORK / "outputs"
     outputs.mkdir(parents=True, exist_ok=True)
@@ -169,12 +181,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"red {size / 2**20:.0f} MiB, nir {nir.stat().st_size / 2**20:.0f} MiB; {psutil.cpu_count()} CPUs")
 
     with DataServer(inputs) as server:
-        service = None if args.direct_only else ServiceProcess(WORK / "data")
+        env = {"WPS_OUTPUT_COMPRESSION": args.compression}
+        service = None if args.direct_only else ServiceProcess(WORK / "data", extra_env=env)
         with service or contextlib.nullcontext():
-            direct, served = run_jobs(server, service, red, nir, args.repeat)
-            report("direct", direct)
+            direct, served = run_jobs(server, service, red, nir, args)
+            report("direct", direct, outputs / "direct.tif")
             if service is not None:
-                report("service", served)
+                report("service", served, outputs / "service.tif")
                 print(f"   ratio: service / direct = {served.median / direct.median:.2f}")
                 print(f"   agree: {same_ndvi(outputs / 'direct.tif', outputs / 'service.tif')}")
                 pulled = clip_through_service(

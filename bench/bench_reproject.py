@@ -12,7 +12,8 @@ HTTP data server; both sides read through GDAL ``/vsicurl/``.
 - ``reproject``: red to EPSG:4326, bilinear, on GDAL's suggested grid. The direct script is what
   ``gdalwarp -r bilinear -multi -wo NUM_THREADS=ALL_CPUS`` does: ``rasterio.warp.reproject`` from
   the source band into the destination file's band (GDAL chunks, warps with all cores and
-  writes), into the same kind of file the service writes (tiled 512, deflate level 1, predictor 2).
+  writes), into a tiled 512 GeoTIFF compressed as the service's results (zstd level 1; the
+  service writes a COG, with overviews).
 - ``change``: difference of nir and red (same grid) with threshold 1700: the service is asked for
   all three outputs (difference and mask by reference, changed_fraction by value); the direct
   script reads both inputs 512 rows at a time once, writes both rasters and counts as it goes.
@@ -57,13 +58,13 @@ NAMESPACES = (
     'xmlns:wps="http://www.opengis.net/wps/1.0.0" xmlns:ows="http://www.opengis.net/ows/1.1" '
     'xmlns:xlink="http://www.w3.org/1999/xlink"'
 )
-PROFILE = {  # what app.raster.write produces, for the direct scripts
+PROFILE = {  # compressed as app.raster.write's results (zstd:1), for the direct scripts (no overviews)
     "driver": "GTiff",
     "tiled": True,
     "blockxsize": 512,
     "blockysize": 512,
-    "compress": "deflate",
-    "zlevel": 1,
+    "compress": "zstd",
+    "zstd_level": 1,
     "BIGTIFF": "IF_SAFER",
     "NUM_THREADS": "ALL_CPUS",
 }

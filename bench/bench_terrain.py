@@ -6,8 +6,8 @@
     python -m bench.bench_terrain --direct PRODUCT DEM OUT   # the direct terrain script alone
 
 Inputs are generated once under bench/_work/inputs and served by the local HTTP data server; both
-sides read them through GDAL ``/vsicurl/`` and write a tiled deflate (level 1, predictor 3) float32
-GeoTIFF with NaN nodata. The direct terrain script is plain rasterio + numpy, 512 rows at a time
+sides read them through GDAL ``/vsicurl/`` and write a tiled zstd (level 1, predictor 3) float32
+GeoTIFF with NaN nodata (the service's a COG, with overviews). The direct terrain script is plain rasterio + numpy, 512 rows at a time
 with a one-row halo, Horn's method in float64, no dask. ``band_math`` computes the NDVI of the
 red/nir pair of ``bench.bench_ndvi`` and is compared with ``bench.direct_ndvi``. The service runs
 as ``uvicorn app.main:app`` (``bench.service.bench_service``); its peak RSS (with children) is
@@ -126,8 +126,8 @@ def direct_terrain(product: str, dem_path: str, out_path: Path) -> None:
             "tiled": True,
             "blockxsize": 512,
             "blockysize": 512,
-            "compress": "deflate",
-            "zlevel": 1,
+            "compress": "zstd",  # as the service's results (WPS_OUTPUT_COMPRESSION default zstd:1)
+            "zstd_level": 1,
             "predictor": 3,
             "BIGTIFF": "IF_SAFER",
             "NUM_THREADS": "ALL_CPUS",

@@ -1,12 +1,15 @@
 """The baseline: NDVI of two GeoTIFFs with plain rasterio + numpy, as a careful user would write it.
 
-    python -m bench.direct_ndvi RED NIR OUT
+    python -m bench.direct_ndvi RED NIR OUT [COMPRESSION]
 
 RED and NIR are paths or ``/vsicurl/`` URLs. Reads and writes one row of 512-pixel tiles at a time
 (bounded memory, whole tiles, GDAL merges the row's range requests), computes in float32 with
-numpy, writes a tiled deflate float32 GeoTIFF (level 1, predictor 3, NaN nodata) as the service does, with
-the same GDAL options for remote reads and multi-threaded compression. One process, one thread of
-Python: the simplest correct script, no dask.
+numpy, writes a tiled float32 GeoTIFF (512 x 512, predictor 3, NaN nodata) compressed as the
+service compresses its results (COMPRESSION in ``WPS_OUTPUT_COMPRESSION`` form, default
+``zstd:1``, the service's default), with the same GDAL options for remote reads and
+multi-threaded compression. No overviews: a plain rasterio user writes a tiled GeoTIFF, not a COG
+(GDAL's COG driver would add a second pass over the file). One process, one thread of Python:
+the simplest correct script, no dask.
 """
 
 from __future__ import annotations
@@ -25,6 +28,16 @@ GDAL_OPTIONS = {
     "VSI_CACHE": "TRUE",
 }
 ROWS = 512
+DEFAULT_COMPRESSION = "zstd:1"
+
+
+def creation_options(compression: str) -> dict[str, object]:
+    """GDAL creation options for ``zstd:1``, ``deflate:6``, ``lzw`` (a codec alone: GDAL's level)."""
+    codec, _, level = compression.lower().partition(":")
+    options: dict[str, object] = {"compress": codec}
+    if level:
+        options["zstd_level" if codec == "zstd" else "zlevel"] = int(level)
+    return options
 
 
 def ndvi_block(
@@ -44,7 +57,7 @@ def ndvi_block(
     return index
 
 
-def run(red_path: str, nir_path: str, out_path: Path) -> None:
+def run(red_path: str, nir_path: str, out_path: Path, compression: str = DEFAULT_COMPRESSION) -> None:
     """Compute the NDVI of two rasters on the same grid into ``out_path``."""
     with rasterio.Env(**GDAL_OPTIONS), rasterio.open(red_path) as red, rasterio.open(nir_path) as nir:
         profile = {
@@ -59,8 +72,7 @@ def run(red_path: str, nir_path: str, out_path: Path) -> None:
             "tiled": True,
             "blockxsize": 512,
             "blockysize": 512,
-            "compress": "deflate",
-            "zlevel": 1,
+            **creation_options(compression),
             "predictor": 3,
             "BIGTIFF": "IF_SAFER",
             "NUM_THREADS": "ALL_CPUS",
@@ -75,6 +87,6 @@ def run(red_path: str, nir_path: str, out_path: Path) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
-        sys.exit("usage: python -m bench.direct_ndvi RED NIR OUT")
-    run(sys.argv[1], sys.argv[2], Path(sys.argv[3]))
+    if len(sys.argv) not in (4, 5):
+        sys.exit("usage: python -m bench.direct_ndvi RED NIR OUT [COMPRESSION]")
+    run(sys.argv[1], sys.argv[2], Path(sys.argv[3]), *sys.argv[4:])

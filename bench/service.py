@@ -37,11 +37,13 @@ def bench_service(data_dir: Path, extra_env: dict[str, str] | None = None) -> It
 class ServiceProcess:
     """``uvicorn app.main:app`` on a free port (``tests.support.service``), for timing and RSS."""
 
-    def __init__(self, data_dir: Path, allowed_hosts: str = "127.0.0.1") -> None:
+    def __init__(
+        self, data_dir: Path, allowed_hosts: str = "127.0.0.1", extra_env: dict[str, str] | None = None
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
-        self.env = {"WPS_ALLOWED_HOSTS": allowed_hosts}
+        self.env = {"WPS_ALLOWED_HOSTS": allowed_hosts} | (extra_env or {})
         self.process: subprocess.Popen[bytes] | None = None
         self._stack = ExitStack()
 
