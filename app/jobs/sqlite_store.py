@@ -13,6 +13,7 @@ import hashlib
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -44,7 +45,7 @@ class SqliteDatabase:
         self._claims: dict[str, int] = {}  # instance name -> descriptor of its locked file
         self._claims_lock = threading.Lock()
         with self._cursor() as cursor:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(cursor)
             cursor.execute("PRAGMA synchronous=NORMAL")
             _migrate(cursor)
 
@@ -100,6 +101,20 @@ class SqliteDatabase:
             for descriptor in self._claims.values():
                 os.close(descriptor)
             self._claims.clear()
+
+
+def _enable_wal(cursor: sqlite3.Cursor, patience: float = 30.0) -> None:
+    """WAL mode (persistent in the file). Switching a new file to it takes an exclusive lock that
+    SQLite does not wait for: processes opening it at once retry until one of them has switched it."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _adapt(params: Sequence[Any]) -> list[Any]:
