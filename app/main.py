@@ -22,7 +22,7 @@ from app.api.metrics import Metrics, MetricsMiddleware
 from app.api.openapi import install_openapi
 from app.auth import Authenticator
 from app.jobs.engine import JobEngine
-from app.jobs.store import JobStore
+from app.jobs.store import open_store
 from app.ogcapi.codec import Codec as OgcApiCodec
 from app.raster.gdal_env import configure_gdal
 from app.service.metadata import current_update_sequence
@@ -55,18 +55,22 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.outputs_dir.mkdir(parents=True, exist_ok=True)
-        engine = JobEngine(settings, JobStore(settings.data_dir / "jobs.sqlite"))
+        engine = JobEngine(settings, open_store(settings))
         engine.recover()
         sequence = current_update_sequence(settings, registry.descriptions())
         app.state.service = WpsService(settings, registry, engine, update_sequence=sequence)
         app.state.exchange = Exchange(app.state.service, gate)
-        sweeper = asyncio.create_task(_sweep_forever(engine, settings))
+        chores = [
+            asyncio.create_task(_sweep_forever(engine, settings)),
+            asyncio.create_task(_beat_forever(engine, settings)),
+        ]
         try:
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            for chore in chores:
+                chore.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await chore
             await run_in_threadpool(engine.shutdown)
             engine.store.close()
 
@@ -97,6 +101,16 @@ async def _sweep_forever(engine: JobEngine, settings: Settings) -> None:
         except Exception:  # the sweeper must outlive a bad moment of the disk or database
             log.exception("result sweep failed")
         await asyncio.sleep(interval)
+
+
+async def _beat_forever(engine: JobEngine, settings: Settings) -> None:
+    """Tell the other instances this one is alive, every quarter lease; fail the jobs of silent ones."""
+    while True:
+        await asyncio.sleep(settings.instance_lease / 4)
+        try:  # its own thread: the heartbeat must not queue behind busy request threads
+            await asyncio.to_thread(engine.heartbeat)
+        except Exception:  # a database outage must not end the heartbeat: it beats again when back
+            log.exception("instance heartbeat failed")
 
 
 app = create_app()

@@ -13,9 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-import app.main
 from tests.support.dataserver import DataServer
 from tests.support.rasters import RasterFactory
 from tests.support.service import free_port, service_process
@@ -24,13 +22,6 @@ ENV = {"WPS_MAX_PARALLEL": "1", "WPS_CHUNK_SIZE": "256", "WPS_INSTANCE_LEASE": "
 SMALL = {"width": 200, "height": 150, "blocksize": 64}
 BIG = {"width": 8000, "height": 8000, "blocksize": 256, "compress": None}
 FINISHED = {"successful", "failed", "dismissed"}
-
-# Until app.main opens the store with open_store (and beats the heartbeat), these processes would
-# each keep their jobs in their own SQLite file: say so loudly rather than fail for that reason.
-pytestmark = pytest.mark.skipif(
-    not hasattr(app.main, "open_store"),
-    reason="APP.MAIN DOES NOT YET OPEN THE JOB STORE WITH app.jobs.store.open_store: two-instance test skipped",
-)
 
 
 def submit(base: str, data_server: DataServer, red: str, nir: str) -> str:
