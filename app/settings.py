@@ -44,7 +44,9 @@ class Settings(BaseSettings):
         "", description="Job store: empty = SQLite in the data dir; postgresql://... to share jobs."
     )
     instance_name: str = Field(
-        "", description="Which API instance runs a job (default host:port of the public URL + pid)."
+        "",
+        description="This API process's name in the job store (default: host name and public URL port; "
+        "a second process of one host on that name runs as host:port/pid).",
     )
     instance_lease: float = Field(
         120.0, gt=0, description="Seconds an instance may stay silent before others fail its jobs."
