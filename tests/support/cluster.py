@@ -38,6 +38,7 @@ from app.algorithms.registry import Registry, default_registry
 from app.model.descriptions import DataKind, LiteralDomain
 from app.model.errors import DataNotAccessible
 from tests.support.service import ROOT, free_port
+from tests.support.slow_processes import Slow
 
 START_TIMEOUT = 60.0
 
@@ -46,12 +47,18 @@ class ProcessCluster:
     """A scheduler and ``workers`` worker processes on 127.0.0.1, started by ``with``."""
 
     def __init__(
-        self, directory: Path, workers: int = 2, env: Mapping[str, str] | None = None, nthreads: int = 1
+        self,
+        directory: Path,
+        workers: int = 2,
+        env: Mapping[str, str] | None = None,
+        nthreads: int = 1,
+        memory_limit: str = "2GiB",
     ) -> None:
         self.directory = directory
         self.port = free_port()
         self.size = workers
         self.nthreads = nthreads
+        self.memory_limit = memory_limit
         self.env = os.environ | {"WPS_DATA_DIR": str(directory / "data")} | dict(env or {})
         self.scheduler: subprocess.Popen[bytes] | None = None
         self.workers: list[subprocess.Popen[bytes]] = []
@@ -121,7 +128,7 @@ class ProcessCluster:
             "--no-nanny",
             "--no-dashboard",
             "--memory-limit",
-            "2GiB",
+            self.memory_limit,
             "--local-directory",
             str(self.directory / "scratch"),
             "--death-timeout",
@@ -258,5 +265,5 @@ class RasterStats(Process):
 
 
 def cluster_registry() -> Registry:
-    """The default processes plus the test-only ones above."""
-    return default_registry().register(SlowTotal).register(RasterStats)
+    """The default processes plus the test-only ones above and ``slow`` (a slow raster)."""
+    return default_registry().register(SlowTotal).register(RasterStats).register(Slow)

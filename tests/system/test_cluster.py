@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import rasterio
 from fastapi.testclient import TestClient
 
 from app.jobs import distributed_executor
@@ -33,6 +34,7 @@ from tests.support.vectors import ZONES, feature_collection, lonlat, zones_scene
 pytestmark = pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
 
 SLOW_TOTAL = 512.0 * 512.0  # slow_total sums a 512 x 512 array of ones
+EPSG_32631 = "http://www.opengis.net/def/crs/EPSG/0/32631"
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +121,74 @@ def test_same_results_as_the_local_pool(
         assert raw_result(on_cluster, process, inputs, output) == expected, process
 
 
+def delivered(
+    api: TestClient, process: str, inputs: dict[str, Any], outputs: tuple[str, ...]
+) -> dict[str, Any]:
+    """A synchronous execute, rasters by reference: each raster downloaded (pixels and georeferencing),
+    other outputs as they came."""
+    wanted = {name: {"transmissionMode": "reference"} for name in outputs}
+    response = execute(api, process, {"inputs": inputs, "outputs": wanted, "response": "document"})
+    assert response.status_code == 200, response.text
+    found: dict[str, Any] = {}
+    for name, value in response.json().items():
+        if not (isinstance(value, dict) and "href" in value):
+            found[name] = value
+            continue
+        download = api.get(value["href"].removeprefix("http://testserver"))
+        assert download.status_code == 200
+        with rasterio.MemoryFile(download.content) as memfile, memfile.open() as dataset:
+            found[name] = (
+                dataset.read(),
+                dataset.profile["dtype"],
+                dataset.crs,
+                dataset.transform,
+                dataset.nodata,
+            )
+    return found
+
+
+def test_same_rasters_as_the_local_pool(
+    on_cluster: TestClient,
+    on_pool: TestClient,
+    cluster: ProcessCluster,
+    rasters: RasterFactory,
+    data_server: DataServer,
+) -> None:
+    for name, seed in (("red.tif", 1), ("nir.tif", 2), ("later.tif", 3)):
+        rasters(name, width=700, height=500, dtype="uint16", nodata=0, nodata_fraction=0.02, seed=seed)
+    url = data_server.url
+    cases = [
+        ("ndvi", {"red": {"href": url("red.tif")}, "nir": {"href": url("nir.tif")}}, ("ndvi",)),
+        (
+            "clip",
+            {
+                "raster": {"href": url("red.tif")},
+                "bbox": {"bbox": [501234, 5596123, 505678, 5599011], "crs": EPSG_32631},
+            },
+            ("clipped",),
+        ),
+        ("reproject", {"raster": {"href": url("red.tif")}, "crs": "EPSG:3857"}, ("reprojected",)),
+        (
+            "change_detection",  # two rasters and a reduction of the same inputs, in one job
+            {"before": {"href": url("red.tif")}, "after": {"href": url("later.tif")}, "threshold": 500},
+            ("difference", "mask", "changed_fraction"),
+        ),
+    ]
+    for process, inputs, outputs in cases:
+        expected = delivered(on_pool, process, inputs, outputs)
+        with task_stream(cluster) as records:
+            actual = delivered(on_cluster, process, inputs, outputs)
+        assert len(records) > 10, (process, records)  # read, computed and written by the workers
+        assert list(actual) == list(expected) == list(outputs), process
+        for name in outputs:
+            if isinstance(expected[name], tuple):
+                np.testing.assert_array_equal(actual[name][0], expected[name][0], err_msg=f"{process} {name}")
+                assert actual[name][1:-1] == expected[name][1:-1], (process, name)
+                assert str(actual[name][-1]) == str(expected[name][-1]), (process, name)  # NaN == NaN
+            else:
+                assert actual[name] == expected[name], (process, name)
+
+
 def test_progress_is_reported(on_cluster: TestClient) -> None:
     job_id = submit(on_cluster, "slow_total", {"seconds": 0.1})  # 64 chunks on 2 workers: ~3 s
     seen: list[int] = []
@@ -148,6 +218,20 @@ def test_dismiss_cancels_the_futures_and_the_workers_go_idle(
     assert on_cluster.get(f"/jobs/{job_id}").status_code == 404
     assert key_names(records)["_slow_block"] < 64  # stopped long before the end
     assert cluster.client().run_on_scheduler(_scheduler_tasks) == 0  # nothing of the job is left
+
+
+def test_dismissed_raster_job_leaves_no_file(
+    on_cluster: TestClient, cluster: ProcessCluster, settings: Settings
+) -> None:
+    job_id = submit(on_cluster, "slow", {"seconds": 0.3})  # a raster written by the workers
+    wait_until_progress(on_cluster, job_id)
+    assert on_cluster.delete(f"/jobs/{job_id}").status_code == 200
+    deadline = time.monotonic() + 5
+    while any(cluster.executing().values()):
+        assert time.monotonic() < deadline, cluster.executing()
+        time.sleep(0.1)
+    time.sleep(0.5)
+    assert not (settings.outputs_dir / job_id).exists()
 
 
 def test_worker_killed_mid_job_is_recomputed_elsewhere(
