@@ -204,6 +204,21 @@ def test_progress_is_reported(on_cluster: TestClient) -> None:
     assert float(on_cluster.get(f"/jobs/{job_id}/results").json()) == SLOW_TOTAL  # the one output
 
 
+def test_job_limits_apply_as_on_the_pool(settings: Settings, cluster: ProcessCluster) -> None:
+    cluster.restore_workers()
+    limited = {"dask_scheduler": cluster.address, "max_parallel": 1, "queue_size": 1}
+    app = create_app(settings.model_copy(update=limited), cluster_registry())
+    with TestClient(app, raise_server_exceptions=False) as api:
+        running = submit(api, "slow_total", {"seconds": 0.5})
+        queued = submit(api, "slow_total", {"seconds": 0.5})
+        refused = execute(api, "slow_total", {"inputs": {"seconds": 0}}, Prefer="respond-async")
+        assert "queue is full" in assert_problem(refused, 503, "server-busy")["detail"]
+        wait_until_progress(api, running)
+        assert api.get(f"/jobs/{queued}").json()["status"] == "accepted"  # waits for a slot
+        for job_id in (queued, running):
+            assert api.delete(f"/jobs/{job_id}").status_code == 200
+
+
 def test_dismiss_cancels_the_futures_and_the_workers_go_idle(
     on_cluster: TestClient, cluster: ProcessCluster
 ) -> None:
