@@ -24,6 +24,7 @@ from app.auth import Authenticator
 from app.jobs.engine import JobEngine
 from app.jobs.store import open_store
 from app.ogcapi.codec import Codec as OgcApiCodec
+from app.raster.compression import parse_compression
 from app.raster.gdal_env import configure_gdal
 from app.service.metadata import current_update_sequence
 from app.service.operations import WpsService
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     """Build the service. Tests pass their own settings and registry; uvicorn uses the defaults."""
     settings = settings or Settings()
     registry = registry or default_registry()
+    parse_compression(settings.output_compression)  # a mistyped codec stops the start, not every job
     configure_gdal(settings)
     gate = Gate(settings, Authenticator(settings) if settings.auth_configured else None)
 

@@ -54,7 +54,9 @@ def deliver_outputs(
                 assert isinstance(value, xr.DataArray)
                 fmt = output_format(parameter, output, request.default_media_types)
                 path = context.workdir / f"{parameter.identifier}{fmt.extension}"
-                lazy[output.identifier] = stack.enter_context(geotiff_store(value, path))
+                lazy[output.identifier] = stack.enter_context(
+                    geotiff_store(value, path, settings.output_compression)
+                )
                 files[output.identifier] = ComplexResult(format=fmt, path=path)
             elif _is_lazy(value):
                 lazy[output.identifier] = value.data if isinstance(value, xr.DataArray) else value

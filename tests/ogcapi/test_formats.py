@@ -10,9 +10,11 @@ import rasterio
 from fastapi.testclient import TestClient
 
 from app.algorithms import formats
+from app.main import create_app
 from app.model.descriptions import MediaType
 from app.ogcapi.describe import GEOTIFF_MEDIA_TYPE, face_formats
 from app.raster.compression import DEFAULT_COMPRESSION
+from app.settings import Settings
 from tests.support.dataserver import DataServer
 from tests.support.jobs import submit, wait_for_job
 from tests.support.ogcapi import assert_problem, execute, local
@@ -223,3 +225,22 @@ def test_unknown_tiff_spellings_are_no_such_format(
         client, "ndvi", {"inputs": by_reference(data_server, OGC_GEOTIFF), "outputs": outputs}
     )
     assert_problem(refused_output, 400, "no-such-format", "ndvi")
+
+
+@pytest.mark.parametrize(("setting", "codec"), [("deflate:6", "deflate"), ("lzw", "lzw"), ("zstd:3", "zstd")])
+def test_results_use_the_configured_compression(
+    settings: Settings, data_server: DataServer, pair: tuple[Raster, Raster], setting: str, codec: str
+) -> None:
+    configured = settings.model_copy(update={"output_compression": setting})
+    with TestClient(create_app(configured)) as client:
+        raw = execute(client, "ndvi", {"inputs": by_reference(data_server, COG)})
+    assert raw.status_code == 200, raw.text
+    with rasterio.MemoryFile(raw.content) as memfile, memfile.open() as dataset:
+        assert dataset.profile["compress"] == codec
+        assert_ndvi_matches(dataset, *pair)
+
+
+@pytest.mark.parametrize("setting", ["jpeg", "zstd:0", "deflate:fast", "lzw:3"])
+def test_an_invalid_compression_stops_the_start(settings: Settings, setting: str) -> None:
+    with pytest.raises(ValueError, match="invalid output compression"):
+        create_app(settings.model_copy(update={"output_compression": setting}))
