@@ -9,6 +9,7 @@ Each job records the instance running it (``WPS_INSTANCE_NAME``). On start-up th
 jobs it left accepted or running before it stopped ("service restarted"); at start-up and at every
 heartbeat it also fails the unfinished jobs of instances silent for longer than ``WPS_INSTANCE_LEASE``
 ("the service instance running this job stopped"), never those of a live one. Their files go too.
+A job dismissed through another instance stops here at its next progress report or heartbeat.
 
 Each job runs in a thread of the pool; where its graph computes is the engine's executor, chosen from
 the settings: dask's threads in this process (the default), or the dask.distributed cluster of
@@ -71,6 +72,7 @@ class JobEngine:
         """Tell the other instances this one is alive, and fail the jobs of those silent past the
         lease; the ids failed. Call it every ``WPS_INSTANCE_LEASE / 4`` seconds."""
         self.store.heartbeat()
+        self._stop_ended_elsewhere()
         return self._fail_abandoned()
 
     def _fail_abandoned(self) -> list[str]:
@@ -128,10 +130,7 @@ class JobEngine:
 
     def dismiss(self, job_id: str) -> None:
         """Stop a job (queued or running) and delete its files; finished jobs lose their results."""
-        with self._lock:
-            context = self._contexts.get(job_id)
-        if context is not None:
-            context.cancelled.set()
+        self._stop(job_id)
         self.store.update(job_id, status=JobStatus.DISMISSED, finished=utcnow(), percent=None)
         shutil.rmtree(self.workdir(job_id), ignore_errors=True)
 
@@ -157,7 +156,26 @@ class JobEngine:
         self.executor.close()
 
     def _report(self, job_id: str, percent: int) -> None:
-        self.store.update(job_id, only_if=(JobStatus.RUNNING,), percent=percent)
+        if not self.store.update(job_id, only_if=(JobStatus.RUNNING,), percent=percent):
+            self._stop(job_id)  # no longer running: dismissed (or failed) through another instance
+
+    def _stop(self, job_id: str) -> None:
+        with self._lock:
+            context = self._contexts.get(job_id)
+        if context is not None:
+            context.cancelled.set()
+
+    def _stop_ended_elsewhere(self) -> None:
+        """Stop this instance's jobs that another instance dismissed (or failed) meanwhile.
+
+        Progress reports notice it at once; this catches a job that reports nothing for a while.
+        """
+        with self._lock:
+            job_ids = list(self._contexts)
+        for job_id in job_ids:
+            info = self.store.get(job_id)
+            if info is None or info.status in (JobStatus.DISMISSED, JobStatus.FAILED):
+                self._stop(job_id)
 
     def _run(self, context: JobContext, runner: Runner) -> ExecuteResult | None:
         job_id = context.job_id

@@ -138,6 +138,67 @@ def test_dismiss_stops_computation(engine: JobEngine) -> None:
     assert not engine.workdir(info.job_id).exists()
 
 
+def _two_instances(tmp_path: Path) -> tuple[JobEngine, JobEngine]:
+    """Two engines sharing one job store file, as two API processes do."""
+    settings = Settings(data_dir=tmp_path, max_parallel=1, queue_size=0)
+    path = tmp_path / "jobs.sqlite"
+    return (
+        JobEngine(settings, JobStore(path, instance="a")),
+        JobEngine(settings, JobStore(path, instance="b")),
+    )
+
+
+def test_dismissed_through_another_instance_stops_at_the_next_progress_report(tmp_path: Path) -> None:
+    a, b = _two_instances(tmp_path)
+    started = threading.Event()
+    computed: list[int] = []
+
+    def slow_chunk(block: np.ndarray) -> np.ndarray:
+        started.set()
+        computed.append(1)
+        time.sleep(0.05)
+        return block
+
+    def long_job(context: JobContext) -> ExecuteResult:
+        array = da.ones((200, 200), chunks=10).map_blocks(slow_chunk)  # 400 chunks, ~10 s
+        da.store(array, np.empty(array.shape), lock=False, **context.compute_kwargs())
+        return result_for(context)
+
+    info = a.submit(REQUEST, long_job)
+    assert started.wait(10)
+    b.dismiss(info.job_id)  # b never ran it: only the shared record tells a
+    wait_for(lambda: a.running() == 0, timeout=5)
+    done_at_stop = len(computed)
+    time.sleep(0.3)
+    assert len(computed) == done_at_stop < 400
+    assert a.store.get(info.job_id).status is JobStatus.DISMISSED
+    assert a.submit(REQUEST, result_for)  # its one slot is free again
+    a.shutdown(), b.shutdown()
+
+
+def test_a_silent_job_dismissed_elsewhere_stops_at_the_heartbeat(tmp_path: Path) -> None:
+    a, b = _two_instances(tmp_path)
+    running = threading.Event()
+
+    def silent(context: JobContext) -> ExecuteResult:  # reports no progress, only checks
+        running.set()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            context.check()
+            time.sleep(0.01)
+        return result_for(context)
+
+    info = a.submit(REQUEST, silent)
+    assert running.wait(10)
+    b.dismiss(info.job_id)
+    time.sleep(0.2)
+    assert a.running() == 1  # nothing told it yet
+    a.heartbeat()
+    wait_for(lambda: a.running() == 0, timeout=5)
+    assert a.store.get(info.job_id).status is JobStatus.DISMISSED
+    a.shutdown(), b.shutdown()
+
+
 def test_dismissed_while_queued_never_runs(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, max_parallel=1, queue_size=5)
     engine = JobEngine(settings, JobStore(tmp_path / "jobs.sqlite"))
