@@ -40,6 +40,19 @@ class WpsError(Exception):
         self.locator = locator
         self.headers: dict[str, str] = {}  # HTTP headers the answer must carry (e.g. WWW-Authenticate)
 
+    def detached(self) -> WpsError:
+        """This error without the exceptions it was raised from or while handling; re-raise it bare.
+
+        Those belong to the process that caught them: dask.distributed pickles an error raised by a
+        task together with its whole chain, and one link that does not unpickle (GDAL's errors do
+        not) turns the error into a bare ``Exception`` in the API process, an internal error for
+        the client. The message, code and locator are all the client needs.
+        """
+        self.__cause__ = None
+        self.__context__ = None
+        self.__suppress_context__ = True
+        return self
+
     def status(self, resource: bool = False) -> int:
         """The HTTP status; 404 when a resource URL (not a parameter) names what is not there."""
         return 404 if resource and self.resource_missing else self.http_status

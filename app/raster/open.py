@@ -20,6 +20,7 @@ striped files get full-width chunks of whole strips of about ``chunk_size**2`` p
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Iterator
@@ -39,6 +40,8 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from app.model.errors import DataNotAccessible, WpsError, WrongInputData
 from app.raster.egress import diagnose, gdal_path, remote_url
 from app.raster.grid import Grid
+
+log = logging.getLogger(__name__)
 
 _NOT_FOUND = re.compile(r"HTTP response code: (\d{3})|does not exist in the file system", re.IGNORECASE)
 _NETWORK = re.compile(r"curl|HTTP|timed? ?out|resolve host|connect|read error at|got 0 bytes", re.IGNORECASE)
@@ -119,8 +122,13 @@ class _WindowReader:
         (b0, b1, _), (r0, r1, _), (c0, c1, _) = axes
         window = rasterio.windows.Window.from_slices((r0, r1), (c0, c1))
         source = gdal_path(self.path)  # in this process, through this process's egress proxy
-        with _translated_errors(self.path, self.locator), rasterio.open(source, driver="GTiff") as src:
-            block: np.ndarray = src.read(indexes=list(range(b0 + 1, b1 + 1)), window=window)
+        try:
+            with _translated_errors(self.path, self.locator), rasterio.open(source, driver="GTiff") as src:
+                block: np.ndarray = src.read(indexes=list(range(b0 + 1, b1 + 1)), window=window)
+        except WpsError as error:  # a task of a worker, maybe: the error must reach the API whole
+            log.debug("input %r: %s", self.locator, error.message, exc_info=error)
+            error.detached()
+            raise
         for position in reversed(range(self.ndim)):  # last axis first: dropped axes shift nothing
             local = axes[position][2]
             if not (isinstance(local, slice) and local == slice(None)):

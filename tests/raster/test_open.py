@@ -15,9 +15,11 @@ import pytest
 import rasterio
 import rioxarray
 import xarray as xr
+from distributed.core import error_message
+from distributed.protocol import pickle as distributed_pickle
 from rasterio.errors import NotGeoreferencedWarning
 
-from app.model.errors import DataNotAccessible, WrongInputData
+from app.model.errors import DataNotAccessible, WpsError, WrongInputData
 from app.raster.grid import Grid
 from app.raster.open import RasterInfo, block_aligned_chunks, open_raster
 from tests.support.dask_guard import raise_if_dask_computes
@@ -179,6 +181,28 @@ def test_remote_failure_during_compute_is_data_not_accessible(make_raster: Raste
         with pytest.raises(DataNotAccessible) as caught:
             opened.values  # noqa: B018
     assert caught.value.locator == "nir"
+
+
+@pytest.mark.parametrize("damage", ["unlink", "corrupt"])
+def test_read_errors_cross_to_the_api_process_whole(make_raster: RasterFactory, damage: str) -> None:
+    """A chunk read fails on a dask worker: distributed pickles the error with its chain (tblib), and
+    GDAL's errors do not unpickle; the client's error must arrive as itself, not a bare Exception."""
+    raster = make_raster("scene.tif", width=256, height=256, blocksize=64)
+    opened = open_local(raster.path, chunk_size=64)
+    if damage == "unlink":
+        raster.path.unlink()
+    else:
+        content = bytearray(raster.path.read_bytes())
+        with rasterio.open(raster.path) as src:
+            offset = int(src.get_tag_item("BLOCK_OFFSET_1_1", "TIFF", bidx=1))
+        content[offset : offset + 200] = b"\xff" * 200
+        raster.path.write_bytes(bytes(content))
+    with pytest.raises(WpsError) as caught:
+        opened.values  # noqa: B018
+    message = error_message(caught.value)  # what a worker sends back to the client
+    back = distributed_pickle.loads(message["exception"].data)
+    assert type(back) is type(caught.value) and isinstance(back, WpsError)
+    assert (back.message, back.locator) == (caught.value.message, caught.value.locator)
 
 
 # ----------------------------------------------------------------------------- refused inputs

@@ -24,7 +24,8 @@ Modes that simulate servers met in the wild (keyword arguments of :class:`DataSe
   ``/chunked/``), ignoring ``Range``;
 - ``redirect_ranges=<base URL>``: HEAD and plain GETs answer honestly, but every GET with a
   ``Range`` header is redirected (302) to the same path under that base URL (an attacker's "late
-  redirect", for the reader that follows redirects on its own);
+  redirect", for the reader that follows redirects on its own); with ``redirect_ranges_from=<offset>``
+  only the ranges starting at or after that offset are (e.g. a file's pixels, not its header);
 - ``host="::1"``: listen on the IPv6 loopback address instead of 127.0.0.1.
 """
 
@@ -80,10 +81,13 @@ class DataServer:
         ranges: RangeMode = "bytes",
         chunked: bool = False,
         redirect_ranges: str | None = None,
+        redirect_ranges_from: int = 0,
         host: str = "127.0.0.1",
     ) -> None:
         self.root = root.resolve()
-        self.modes = _Modes(head_allowed, head_length, ranges, chunked, redirect_ranges, host)
+        self.modes = _Modes(
+            head_allowed, head_length, ranges, chunked, redirect_ranges, redirect_ranges_from, host
+        )
         self.port = 0
         self._process: subprocess.Popen[str] | None = None
 
@@ -161,6 +165,7 @@ class _Modes:
     ranges: RangeMode = "bytes"
     chunked: bool = False
     redirect_ranges: str | None = None
+    redirect_ranges_from: int = 0
     host: str = "127.0.0.1"
 
 
@@ -277,7 +282,11 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/redirect":
             status = int(query.get("status", ["302"])[0])
             self._simple(HTTPStatus(status), b"", extra={"Location": query["to"][0]})
-        elif self.owner.modes.redirect_ranges and not head and self.headers.get("Range"):
+        elif (
+            self.owner.modes.redirect_ranges
+            and not head
+            and self._range_start() >= self.owner.modes.redirect_ranges_from
+        ):
             self._simple(
                 HTTPStatus.FOUND, b"", extra={"Location": self.owner.modes.redirect_ranges + self.path}
             )
@@ -290,6 +299,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._file(path.removeprefix("/chunked"), head, chunked=True)
         else:
             self._file(path, head, chunked=self.owner.modes.chunked)
+
+    def _range_start(self) -> int:
+        """Where the first range of the request's ``Range`` header starts; -1 without one."""
+        header = self.headers.get("Range")
+        first = (header or "").partition("=")[2].split(",")[0].strip().partition("-")[0]
+        return int(first) if first.isdigit() else (-1 if header is None else 0)
 
     def _control(self, path: str) -> None:
         with self.owner.lock:
