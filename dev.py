@@ -163,7 +163,9 @@ def test(extra_args: list[str]) -> int:
     for check in (["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"]):
         if subprocess.call([str(BIN / check[0]), *check[1:]], cwd=ROOT) != 0:
             return 1
-    return subprocess.call([str(PYTHON), "-m", "pytest", "-n", "auto", *extra_args], cwd=ROOT)
+    # loadgroup: the tests of one xdist_group (e.g. those sharing a dask cluster) run in one worker
+    pytest = [str(PYTHON), "-m", "pytest", "-n", "auto", "--dist", "loadgroup"]
+    return subprocess.call([*pytest, *extra_args], cwd=ROOT)
 
 
 def main() -> int:

@@ -3,7 +3,8 @@
 The API runs in the test process (TestClient) with ``dask_scheduler`` set; the workers are
 ``dask worker`` processes. Checked: the tasks run on the workers (both of them), a multi-output job
 reads each chunk once, results equal the local pool's, progress, dismissal (the workers go idle),
-a worker killed mid-job (its work is redone on the other), and errors raised on a worker.
+a worker killed mid-job (its work is redone on the other), errors raised on a worker, and the
+workers' guarded reads (a late redirect outside the allow-list reaches nothing).
 """
 
 from __future__ import annotations
@@ -31,7 +32,10 @@ from tests.support.rasters import RasterFactory
 from tests.support.vectors import ZONES, feature_collection, lonlat, zones_scene
 
 # see tests/algorithms/test_zonal.py: rasterio's warning suppression is not thread-safe
-pytestmark = pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning"),
+    pytest.mark.xdist_group("cluster"),  # one xdist worker, one cluster (dev.py test: --dist loadgroup)
+]
 
 SLOW_TOTAL = 512.0 * 512.0  # slow_total sums a 512 x 512 array of ones
 EPSG_32631 = "http://www.opengis.net/def/crs/EPSG/0/32631"
@@ -282,6 +286,40 @@ def test_error_raised_on_a_worker_reaches_the_client(
     response = execute(on_cluster, "raster_stats", {"inputs": inputs})
     problem = assert_problem(response, 400, "data-not-accessible", locator="raster")
     assert "vanished" in problem["detail"]
+
+
+def test_workers_read_through_the_guard_a_late_redirect_reaches_nothing(
+    settings: Settings, cluster: ProcessCluster, rasters: RasterFactory, data_server: DataServer
+) -> None:
+    """The header reads of the API process are honest; the pixel reads, made by the workers, are
+    redirected outside the allow-list: the workers' own guards refuse them."""
+    common = {"width": 600, "height": 400, "blocksize": 256, "compress": None}
+    red = rasters("red.tif", seed=1, **common)
+    rasters("nir.tif", seed=2, **common)
+    with rasterio.open(red.path) as dataset:
+        first_pixel = int(dataset.get_tag_item("BLOCK_OFFSET_0_0", "TIFF", bidx=1))
+    cluster.restore_workers()
+    with (
+        DataServer(rasters.directory) as forbidden,
+        DataServer(
+            rasters.directory, redirect_ranges=forbidden.base_url, redirect_ranges_from=first_pixel
+        ) as late,
+    ):
+        allowed = [f"127.0.0.1:{data_server.port}", f"127.0.0.1:{late.port}"]
+        configured = settings.model_copy(
+            update={"dask_scheduler": cluster.address, "chunk_size": 256, "allowed_hosts": allowed}
+        )
+        inputs = {"red": {"href": late.url("red.tif")}, "nir": {"href": data_server.url("nir.tif")}}
+        with (
+            TestClient(create_app(configured), raise_server_exceptions=False) as api,
+            task_stream(cluster) as records,
+        ):
+            response = execute(api, "ndvi", {"inputs": inputs})
+        assert_problem(response, 400, "data-not-accessible", locator="red")
+        assert forbidden.requests == []  # nothing reached the address outside the list
+        assert any(entry.status == 302 for entry in late.requests)  # the redirects were served
+    failed_on = {record["worker"] for record in records if record.get("status") == "error"}
+    assert failed_on and failed_on <= set(cluster.client().nthreads())  # refused on the workers
 
 
 def wait_until_progress(api: TestClient, job_id: str, timeout: float = 60) -> None:

@@ -23,6 +23,9 @@ from tests.support.service import free_port
 
 CAPABILITIES = "/wps?service=WPS&request=GetCapabilities"
 
+# one xdist worker, one cluster (with dev.py test's --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("fragile-cluster")
+
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcessCluster]:
