@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -109,6 +110,39 @@ def test_progress_is_reported(engine: JobEngine) -> None:
 
     engine.run(REQUEST, computing)
     assert seen and seen == sorted(seen) and max(seen) <= 99
+
+
+def test_jobs_share_one_pool_of_one_thread_per_core(tmp_path: Path) -> None:
+    """Chunks of all jobs run on the local executor's pool: never more at once than cores, whatever
+    the number of jobs (dask alone would give each job thread a pool of cores + 4 threads)."""
+    settings = Settings(data_dir=tmp_path, max_parallel=3, queue_size=0)
+    engine = JobEngine(settings, JobStore(tmp_path / "jobs.sqlite"))
+    lock = threading.Lock()
+    running, peak, names = 0, 0, set()
+
+    def chunk(block: np.ndarray) -> np.ndarray:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+            names.add(threading.current_thread().name)
+        time.sleep(0.01)
+        with lock:
+            running -= 1
+        return block
+
+    def job(context: JobContext) -> ExecuteResult:
+        meta = np.empty((0, 0))  # given, so that map_blocks does not probe chunk() in this thread
+        context.compute(da.ones((40, 40), chunks=4).map_blocks(chunk, meta=meta).sum())  # 100 chunks
+        return result_for(context)
+
+    infos = [engine.submit(REQUEST, job) for _ in range(3)]
+    for info in infos:
+        wait_for(lambda info=info: engine.store.get(info.job_id).status is JobStatus.SUCCEEDED)
+    engine.shutdown()
+    cores = os.cpu_count() or 1
+    assert 1 <= peak <= cores, (peak, cores, names)
+    assert names and all(name.startswith("dask-local") for name in names), names
 
 
 def test_dismiss_stops_computation(engine: JobEngine) -> None:
