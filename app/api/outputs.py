@@ -25,6 +25,13 @@ _MEDIA_TYPES = {
 }
 
 
+class ResultFileResponse(FileResponse):
+    """A result file in 1 MiB reads: Starlette's 64 KiB made a 436 MiB COG take 7000 trips through
+    the event loop (measured by bench_ndvi: the download took a fifth of the job's time)."""
+
+    chunk_size = 1024 * 1024
+
+
 def media_type_for(name: str) -> str:
     """The Content-Type a result file is served with."""
     suffix = name[name.rfind(".") :].lower() if "." in name else ""
@@ -36,7 +43,7 @@ def media_type_for(name: str) -> str:
     summary="Download a result file (HTTP Range supported)",
     responses={404: {"description": "No such result (never existed, expired or dismissed)"}},
 )
-def get_output(request: Request, job_id: str, name: str) -> FileResponse:
+def get_output(request: Request, job_id: str, name: str) -> ResultFileResponse:
     """Stream one result file of a job the caller may see (404 alike for anything else)."""
     exchange = exchange_of(request)
     user = exchange.gate.user(request)
@@ -44,4 +51,4 @@ def get_output(request: Request, job_id: str, name: str) -> FileResponse:
         path = exchange.service.result_file(job_id, name, user)
     except NoSuchJob:
         raise HttpError("no such result", status=404) from None
-    return FileResponse(path, media_type=media_type_for(name), filename=name)
+    return ResultFileResponse(path, media_type=media_type_for(name), filename=name)
