@@ -1,8 +1,16 @@
-"""Shared fixtures: settings on a temporary data dir, an XSD-checking test client, a live server."""
+"""Shared fixtures: settings on a temporary data dir, an XSD-checking test client, a live server,
+data servers, and a real PostgreSQL server.
+
+PostgreSQL is started once per test process (each xdist worker has its own) and each test gets a
+database of its own. Where it cannot be started, its tests are skipped with the reason in capitals
+in the summary (and on stderr): never silently.
+"""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -13,6 +21,7 @@ from app.settings import Settings
 from tests.support.dataserver import DataServer
 from tests.support.json_check import JsonChecker, assert_valid
 from tests.support.live import LiveServer
+from tests.support.postgres import PostgresServer, PostgresUnavailable
 from tests.support.rasters import RasterFactory
 from tests.support.service import free_port
 from tests.support.xsd_check import XsdChecker
@@ -72,3 +81,25 @@ def data_server(rasters: RasterFactory) -> Iterator[DataServer]:
     """A local HTTP server (Range support, byte counting) over the rasters' folder."""
     with DataServer(rasters.directory) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL cluster for this test process."""
+    stack = ExitStack()
+    try:
+        server = stack.enter_context(PostgresServer.start())
+    except PostgresUnavailable as exc:
+        reason = f"POSTGRESQL UNAVAILABLE, ITS TESTS ARE SKIPPED: {exc}"
+        print(f"\nWARNING: {reason}", file=sys.stderr)
+        pytest.skip(reason)
+    with stack:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """The URL of a new, empty database on the test server, dropped afterwards."""
+    url = postgres_server.create_database()
+    yield url
+    postgres_server.drop_database(url)

@@ -3,14 +3,13 @@
 No container runtime runs here, so these tests hold the compose stack to what the service actually
 reads and serves: every WPS_* variable is a setting, the API and the workers share one image and one
 results volume, the URLs between services name real ports and routes, the proxy is the one trusted.
-The same topology runs for real in tests/system (``dev.py cluster``, PostgreSQL, nginx).
+The same topology runs for real, as processes, in tests/deploy/test_stack_live.py.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
+from tests.support.nginx import nginx_available, rendered_conf
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -152,16 +152,10 @@ def test_grafana_is_provisioned_with_the_compose_prometheus(services: dict[str, 
     assert "./grafana/provisioning:/etc/grafana/provisioning:ro" in services["grafana"]["volumes"]
 
 
-def nginx_conf_for(upstream: str) -> str:
-    text = (DEPLOY / "nginx" / "nginx.conf").read_text()
-    assert text.count("server api:8000 ") == 1, "the proxy forwards to the api service on its port"
-    return text.replace("server api:8000 ", f"server {upstream} ")
-
-
-@pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed (.ci/run installs it)")
+@pytest.mark.skipif(not nginx_available(), reason="nginx is not installed (.ci/run installs it)")
 def test_the_proxy_configuration_is_accepted_by_nginx(tmp_path: Path) -> None:
     conf = tmp_path / "nginx.conf"
-    conf.write_text(nginx_conf_for("127.0.0.1:8000"))
+    conf.write_text(rendered_conf(["127.0.0.1:8000"]))
     checked = subprocess.run(
         ["nginx", "-t", "-c", str(conf), "-e", "/dev/stderr"], capture_output=True, text=True, check=False
     )

@@ -1,15 +1,9 @@
-"""Fixtures of the job store tests: a real PostgreSQL server, and either database behind one API.
-
-The server is started once per test process (each xdist worker has its own) and each test gets a
-database of its own. Where PostgreSQL cannot be started, its tests are skipped with the reason in
-capitals in the summary (and on stderr): never silently.
-"""
+"""Fixtures of the job store tests: either database (SQLite, or PostgreSQL from the root conftest's
+``postgres_url``) behind one API."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -18,34 +12,11 @@ from app.jobs.database import Database
 from app.jobs.postgres_store import PostgresDatabase
 from app.jobs.sqlite_store import SqliteDatabase
 from app.jobs.store import JobStore
-from tests.support.postgres import PostgresServer, PostgresUnavailable
 
 BACKENDS = ["sqlite", "postgres"]
 
 OpenDatabase = Callable[[], Database]
 OpenStore = Callable[[str], JobStore]
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """A throwaway PostgreSQL cluster for this test process."""
-    stack = ExitStack()
-    try:
-        server = stack.enter_context(PostgresServer.start())
-    except PostgresUnavailable as exc:
-        reason = f"POSTGRESQL UNAVAILABLE, ITS TESTS ARE SKIPPED: {exc}"
-        print(f"\nWARNING: {reason}", file=sys.stderr)
-        pytest.skip(reason)
-    with stack:
-        yield server
-
-
-@pytest.fixture
-def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
-    """The URL of a new, empty database on the test server, dropped afterwards."""
-    url = postgres_server.create_database()
-    yield url
-    postgres_server.drop_database(url)
 
 
 @pytest.fixture(params=BACKENDS)
