@@ -54,6 +54,7 @@ class JobEngine:
         self._lock = threading.Lock()
         self._contexts: dict[str, JobContext] = {}
         self._owners: dict[str, str] = {}  # job id -> user, for the per-user limit
+        self._unrecorded: set[str] = set()  # accepted here, not yet in the store
 
     def workdir(self, job_id: str) -> Path:
         """The folder holding a job's result files."""
@@ -113,16 +114,32 @@ class JobEngine:
             self._check_owner_quota(owner)
             self._contexts[job_id] = context
             self._owners[job_id] = owner
+            self._unrecorded.add(job_id)
         expires = utcnow() + timedelta(seconds=self.settings.result_ttl)
-        info = self.store.create(job_id, request, expires, owner)
+        try:
+            info = self.store.create(job_id, request, expires, owner)
+        except BaseException:
+            with self._lock:  # never recorded: it holds no slot
+                self._contexts.pop(job_id, None)
+                self._owners.pop(job_id, None)
+            raise
+        finally:
+            with self._lock:
+                self._unrecorded.discard(job_id)
         return info, self._pool.submit(self._run, context, runner)
 
     def _check_owner_quota(self, owner: str) -> None:
-        """TooManyJobs when a named user already holds as many queued + running jobs as allowed."""
+        """TooManyJobs when a named user already holds as many queued + running jobs as allowed.
+
+        Counted in the job store, so the limit holds across every API process sharing it (two
+        submits racing on two processes may both pass: the limit is exceeded by one at most).
+        The jobs this process has accepted but not yet written to the store count too.
+        """
         limit = self.settings.auth_max_jobs_per_user
         if not owner or limit is None:
             return
-        held = sum(1 for holder in self._owners.values() if holder == owner)
+        recording = sum(1 for job_id in self._unrecorded if self._owners.get(job_id) == owner)
+        held = self.store.unfinished_of(owner) + recording
         if held >= limit:
             raise TooManyJobs(
                 f"you already have {held} jobs queued or running (at most {limit}); retry later"

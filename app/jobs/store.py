@@ -172,6 +172,12 @@ class JobStore:
         rows = self.database.fetch("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status")
         return {JobStatus(row["status"]): int(row["n"]) for row in rows}
 
+    def unfinished_of(self, owner: str) -> int:
+        """How many jobs of ``owner`` are accepted or running, on every instance."""
+        query = "SELECT COUNT(*) AS n FROM jobs WHERE owner = ? AND status IN (?, ?)"
+        rows = self.database.fetch(query, (owner, *_UNFINISHED))
+        return int(rows[0]["n"])
+
     def unfinished(self) -> list[str]:
         """Ids of jobs still accepted or running, whichever instance runs them."""
         rows = self.database.fetch("SELECT job_id FROM jobs WHERE status IN (?, ?)", _UNFINISHED)

@@ -17,7 +17,7 @@ from app.jobs.context import JobContext
 from app.jobs.engine import RESTARTED, JobEngine
 from app.jobs.store import JobStore
 from app.model.descriptions import ProcessDescription
-from app.model.errors import InvalidParameterValue, ServerBusy
+from app.model.errors import InvalidParameterValue, ServerBusy, TooManyJobs
 from app.model.jobs import JobStatus
 from app.model.requests import ExecuteRequest
 from app.model.results import ExecuteResult
@@ -172,9 +172,9 @@ def test_dismiss_stops_computation(engine: JobEngine) -> None:
     assert not engine.workdir(info.job_id).exists()
 
 
-def _two_instances(tmp_path: Path) -> tuple[JobEngine, JobEngine]:
+def _two_instances(tmp_path: Path, **fields: object) -> tuple[JobEngine, JobEngine]:
     """Two engines sharing one job store file, as two API processes do."""
-    settings = Settings(data_dir=tmp_path, max_parallel=1, queue_size=0)
+    settings = Settings(data_dir=tmp_path, max_parallel=1, queue_size=0).model_copy(update=fields)
     path = tmp_path / "jobs.sqlite"
     return (
         JobEngine(settings, JobStore(path, instance="a")),
@@ -230,6 +230,25 @@ def test_a_silent_job_dismissed_elsewhere_stops_at_the_heartbeat(tmp_path: Path)
     a.heartbeat()
     wait_for(lambda: a.running() == 0, timeout=5)
     assert a.store.get(info.job_id).status is JobStatus.DISMISSED
+    a.shutdown(), b.shutdown()
+
+
+def test_the_per_user_limit_holds_across_instances(tmp_path: Path) -> None:
+    a, b = _two_instances(tmp_path, auth_max_jobs_per_user=1, max_parallel=2)
+    release = threading.Event()
+
+    def blocked(context: JobContext) -> ExecuteResult:
+        release.wait(10)
+        return result_for(context)
+
+    first = a.submit(REQUEST, blocked, owner="alice")
+    with pytest.raises(TooManyJobs):
+        b.submit(REQUEST, blocked, owner="alice")  # her job runs on the other instance
+    other = b.submit(REQUEST, blocked, owner="bob")  # another user is not limited by hers
+    release.set()
+    for engine, info in ((a, first), (b, other)):
+        wait_for(lambda engine=engine, info=info: engine.running() == 0)
+    assert b.submit(REQUEST, result_for, owner="alice")  # hers ended: she may submit again
     a.shutdown(), b.shutdown()
 
 
