@@ -55,9 +55,12 @@ class Timings:
         return statistics.median(self.seconds)
 
 
-def run_direct(red_url: str, nir_url: str, out: Path, compression: str) -> tuple[float, int]:
-    """One run of the direct script in a fresh process: (seconds, peak RSS)."""
+def run_direct(
+    red_url: str, nir_url: str, out: Path, compression: str, cog: bool = False
+) -> tuple[float, int]:
+    """One run of the direct script in a fresh process (``cog``: then made a COG): (seconds, peak RSS)."""
     command = [sys.executable, "-m", "bench.direct_ndvi", red_url, nir_url, str(out), compression]
+    command += ["--cog"] if cog else []
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT)
     with PeakRss(process.pid) as rss:
@@ -140,21 +143,29 @@ def report(name: str, timings: Timings, output: Path) -> None:
 
 def run_jobs(
     server: DataServer, service: ServiceProcess | None, red: Path, nir: Path, args: argparse.Namespace
-) -> tuple[Timings, Timings]:
-    """Alternate direct and service runs ``args.repeat`` times on the same served pair."""
+) -> tuple[Timings, Timings, Timings]:
+    """Alternate direct (and direct COG with ``--cog``) and service runs ``args.repeat`` times on
+    the same served pair."""
     red_url, nir_url = server.url(red.name), server.url(nir.name)
-    direct, served = Timings(), Timings()
+    direct, direct_cog, served = Timings(), Timings(), Timings()
     for _ in range(args.repeat):
         seconds, peak = run_direct(
             "/vsicurl/" + red_url, "/vsicurl/" + nir_url, WORK / "outputs" / "direct.tif", args.compression
         )
         direct.seconds.append(seconds)
         direct.peak_rss.append(peak)
+        if args.cog:
+            out = WORK / "outputs" / "direct_cog.tif"
+            seconds, peak = run_direct(
+                "/vsicurl/" + red_url, "/vsicurl/" + nir_url, out, args.compression, True
+            )
+            direct_cog.seconds.append(seconds)
+            direct_cog.peak_rss.append(peak)
         if service is not None:
             seconds, peak = run_service(service, red_url, nir_url, WORK / "outputs" / "service.tif")
             served.seconds.append(seconds)
             served.peak_rss.append(peak)
-    return direct, served
+    return direct, direct_cog, served
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -170,6 +181,11 @@ def main(argv: list[str] | None = None) -> int:
         default=str(DEFAULT_COMPRESSION),
         help="of both outputs, as WPS_OUTPUT_COMPRESSION (default: the service's, %(default)s)",
     )
+    parser.add_argument(
+        "--cog",
+        action="store_true",
+        help="also time the direct script making its result a COG (GDAL's COG driver, overviews)",
+    )
     args = parser.parse_args(argv)
     parse_compression(args.compression)  # refused here rather than by both jobs
 
@@ -184,11 +200,15 @@ def main(argv: list[str] | None = None) -> int:
         env = {"WPS_OUTPUT_COMPRESSION": args.compression}
         service = None if args.direct_only else ServiceProcess(WORK / "data", extra_env=env)
         with service or contextlib.nullcontext():
-            direct, served = run_jobs(server, service, red, nir, args)
+            direct, direct_cog, served = run_jobs(server, service, red, nir, args)
             report("direct", direct, outputs / "direct.tif")
+            if args.cog:
+                report("dir. COG", direct_cog, outputs / "direct_cog.tif")
             if service is not None:
                 report("service", served, outputs / "service.tif")
                 print(f"   ratio: service / direct = {served.median / direct.median:.2f}")
+                if args.cog:
+                    print(f"   ratio: service / direct COG = {served.median / direct_cog.median:.2f}")
                 print(f"   agree: {same_ndvi(outputs / 'direct.tif', outputs / 'service.tif')}")
                 pulled = clip_through_service(
                     server, service, server.url(red.name), args.size, outputs / "clip.tif"

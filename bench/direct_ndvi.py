@@ -1,24 +1,28 @@
 """The baseline: NDVI of two GeoTIFFs with plain rasterio + numpy, as a careful user would write it.
 
-    python -m bench.direct_ndvi RED NIR OUT [COMPRESSION]
+    python -m bench.direct_ndvi RED NIR OUT [COMPRESSION] [--cog]
 
 RED and NIR are paths or ``/vsicurl/`` URLs. Reads and writes one row of 512-pixel tiles at a time
 (bounded memory, whole tiles, GDAL merges the row's range requests), computes in float32 with
 numpy, writes a tiled float32 GeoTIFF (512 x 512, predictor 3, NaN nodata) compressed as the
 service compresses its results (COMPRESSION in ``WPS_OUTPUT_COMPRESSION`` form, default
 ``zstd:1``, the service's default), with the same GDAL options for remote reads and
-multi-threaded compression. No overviews: a plain rasterio user writes a tiled GeoTIFF, not a COG
-(GDAL's COG driver would add a second pass over the file). One process, one thread of Python:
-the simplest correct script, no dask.
+multi-threaded compression. No overviews: a plain rasterio user writes a tiled GeoTIFF, not a COG.
+With ``--cog`` the script then makes that file a COG as a GDAL user would (``gdal_translate -of
+COG``: the COG driver, overviews averaged, the same codec and predictor, all cores), the second
+pass over the file that the service's results (COGs) are compared with in ``bench_ndvi --cog``.
+One process, one thread of Python: the simplest correct script, no dask.
 """
 
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import rasterio
+import rasterio.shutil
 import rasterio.windows
 
 GDAL_OPTIONS = {
@@ -86,7 +90,30 @@ def run(red_path: str, nir_path: str, out_path: Path, compression: str = DEFAULT
                 dst.write(index, 1, window=window)
 
 
+def run_cog(red_path: str, nir_path: str, out_path: Path, compression: str = DEFAULT_COMPRESSION) -> None:
+    """:func:`run` into a temporary tiled GeoTIFF, then GDAL's COG driver from it to ``out_path``."""
+    with tempfile.TemporaryDirectory(dir=out_path.parent) as scratch:
+        tiled = Path(scratch) / "tiled.tif"
+        run(red_path, nir_path, tiled, compression)
+        options = creation_options(compression)
+        if "zstd_level" in options or "zlevel" in options:
+            options["level"] = options.pop("zstd_level", options.pop("zlevel", None))
+        with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS"):
+            rasterio.shutil.copy(
+                tiled,
+                out_path,
+                driver="COG",
+                **options,
+                predictor="FLOATING_POINT",
+                overview_resampling="AVERAGE",
+                blocksize=512,
+                num_threads="ALL_CPUS",
+                bigtiff="IF_SAFER",
+            )
+
+
 if __name__ == "__main__":
-    if len(sys.argv) not in (4, 5):
-        sys.exit("usage: python -m bench.direct_ndvi RED NIR OUT [COMPRESSION]")
-    run(sys.argv[1], sys.argv[2], Path(sys.argv[3]), *sys.argv[4:])
+    arguments = [argument for argument in sys.argv[1:] if argument != "--cog"]
+    if len(arguments) not in (3, 4):
+        sys.exit("usage: python -m bench.direct_ndvi RED NIR OUT [COMPRESSION] [--cog]")
+    (run_cog if "--cog" in sys.argv else run)(arguments[0], arguments[1], Path(arguments[2]), *arguments[3:])
