@@ -3,8 +3,8 @@
 ``WPS_OUTPUT_COMPRESSION`` names a codec and an optional level: ``zstd:1``, ``deflate:6``, ``lzw``.
 :func:`parse_compression` turns that text into a :class:`Compression` or refuses it with a
 ``ValueError`` that says what is accepted (the service calls it at start-up). An empty value means
-:data:`DEFAULT_COMPRESSION`, ZSTD level 1: on the 10980 x 10980 float32 NDVI of ``bench_ndvi`` it
-encodes about three times faster than deflate level 1 for files of the same size (bench/README.md);
+:data:`DEFAULT_COMPRESSION`, ZSTD level 1: the 10980 x 10980 float32 NDVI of ``bench_ndvi`` is
+written as a COG in 4.0 s with it, 6.4 s with deflate level 1, for files of the same size (bench_cog);
 every GDAL >= 2.3 (QGIS, rasterio, rioxarray, GDAL's command line tools) reads it.
 A codec named without a level gets GDAL's default level for it (``ZSTD_LEVEL`` 9, ``ZLEVEL`` 6).
 
