@@ -11,6 +11,7 @@ from owslib.wps import SYNC, BoundingBoxDataInput, ComplexDataInput, WebProcessi
 
 from tests.support.catalogue import CATALOGUE
 from tests.support.dataserver import DataServer
+from tests.support.jobs import complete_owslib_execution
 from tests.support.live import LiveServer
 from tests.support.raster_results import assert_is_window, assert_ndvi_matches
 from tests.support.rasters import RasterFactory
@@ -114,11 +115,7 @@ def test_execute_ndvi_async_with_status_polling(
         output=[("ndvi", True)],
     )  # OWSLib's default mode: storeExecuteResponse + status, then poll statusLocation
     assert execution.statusLocation.startswith(f"{live_server.url}/wps/status/")
-    polls = 0
-    while not execution.isComplete():
-        execution.checkStatus(sleepSecs=0.1)
-        polls += 1
-        assert polls < 300
+    complete_owslib_execution(execution)
     assert execution.isSucceded(), execution.errors
     downloaded = httpx.get(execution.processOutputs[0].reference)
     with rasterio.MemoryFile(downloaded.content) as memfile, memfile.open() as dataset:

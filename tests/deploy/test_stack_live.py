@@ -19,6 +19,7 @@ from owslib.wps import ComplexDataInput, WebProcessingService
 
 from tests.support.cluster import ProcessCluster, task_stream
 from tests.support.dataserver import DataServer
+from tests.support.jobs import complete_owslib_execution
 from tests.support.nginx import nginx_available, running_nginx
 from tests.support.raster_results import assert_ndvi_matches
 from tests.support.rasters import RasterFactory
@@ -63,11 +64,7 @@ def test_owslib_through_the_proxy_on_shared_jobs_and_a_cluster(
             with task_stream(cluster) as records:
                 execution = wps.execute("ndvi", inputs, output=[("ndvi", True)])  # async, polled
                 assert execution.statusLocation.startswith(f"{public}/wps/status/")
-                polls = 0
-                while not execution.isComplete():
-                    execution.checkStatus(sleepSecs=0.1)
-                    polls += 1
-                    assert polls < 600
+                complete_owslib_execution(execution, polls=600)
             assert execution.isSucceded(), execution.errors
             href = execution.processOutputs[0].reference
             assert href.startswith(f"{public}/outputs/")

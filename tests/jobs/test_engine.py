@@ -145,29 +145,39 @@ def test_jobs_share_one_pool_of_one_thread_per_core(tmp_path: Path) -> None:
     assert names and all(name.startswith("dask-local") for name in names), names
 
 
-def test_dismiss_stops_computation(engine: JobEngine) -> None:
-    started = threading.Event()
-    computed: list[int] = []
+class LongJob:
+    """A job of 400 chunks of 50 ms (about 10 s), with progress; counts the chunks computed."""
 
-    def slow_chunk(block: np.ndarray) -> np.ndarray:
-        started.set()
-        computed.append(1)
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.computed: list[int] = []
+
+    def slow_chunk(self, block: np.ndarray) -> np.ndarray:
+        self.started.set()
+        self.computed.append(1)
         time.sleep(0.05)
         return block
 
-    def long_job(context: JobContext) -> ExecuteResult:
+    def __call__(self, context: JobContext) -> ExecuteResult:
         (context.workdir / "partial.tif").write_bytes(b"x")
-        array = da.ones((200, 200), chunks=10).map_blocks(slow_chunk)  # 400 chunks, ~10 s
+        array = da.ones((200, 200), chunks=10).map_blocks(self.slow_chunk, meta=np.empty((0, 0)))
         da.store(array, np.empty(array.shape), lock=False, **context.compute_kwargs())
         return result_for(context)
 
+    def assert_stopped(self) -> None:
+        """No chunk computed any more, long before the end."""
+        done_at_stop = len(self.computed)
+        time.sleep(0.3)
+        assert len(self.computed) == done_at_stop < 400
+
+
+def test_dismiss_stops_computation(engine: JobEngine) -> None:
+    long_job = LongJob()
     info = engine.submit(REQUEST, long_job)
-    assert started.wait(10)
+    assert long_job.started.wait(10)
     engine.dismiss(info.job_id)
     wait_for(lambda: engine.running() == 0)
-    done_at_stop = len(computed)
-    time.sleep(0.3)
-    assert len(computed) == done_at_stop < 400
+    long_job.assert_stopped()
     assert engine.store.get(info.job_id).status is JobStatus.DISMISSED
     assert not engine.workdir(info.job_id).exists()
 
@@ -184,27 +194,12 @@ def _two_instances(tmp_path: Path, **fields: object) -> tuple[JobEngine, JobEngi
 
 def test_dismissed_through_another_instance_stops_at_the_next_progress_report(tmp_path: Path) -> None:
     a, b = _two_instances(tmp_path)
-    started = threading.Event()
-    computed: list[int] = []
-
-    def slow_chunk(block: np.ndarray) -> np.ndarray:
-        started.set()
-        computed.append(1)
-        time.sleep(0.05)
-        return block
-
-    def long_job(context: JobContext) -> ExecuteResult:
-        array = da.ones((200, 200), chunks=10).map_blocks(slow_chunk)  # 400 chunks, ~10 s
-        da.store(array, np.empty(array.shape), lock=False, **context.compute_kwargs())
-        return result_for(context)
-
+    long_job = LongJob()
     info = a.submit(REQUEST, long_job)
-    assert started.wait(10)
+    assert long_job.started.wait(10)
     b.dismiss(info.job_id)  # b never ran it: only the shared record tells a
     wait_for(lambda: a.running() == 0, timeout=5)
-    done_at_stop = len(computed)
-    time.sleep(0.3)
-    assert len(computed) == done_at_stop < 400
+    long_job.assert_stopped()
     assert a.store.get(info.job_id).status is JobStatus.DISMISSED
     assert a.submit(REQUEST, result_for)  # its one slot is free again
     a.shutdown(), b.shutdown()

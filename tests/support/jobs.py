@@ -52,3 +52,12 @@ def wait_for_job(get: Callable[[str], Any], job_id: str, timeout: float = 30) ->
             return status
         assert time.monotonic() < deadline, status
         time.sleep(0.05)
+
+
+def complete_owslib_execution(execution: Any, polls: int = 300) -> None:
+    """Poll an OWSLib WPS 1.0.0 execution's statusLocation (every 0.1 s) until it is complete."""
+    for _ in range(polls):
+        if execution.isComplete():
+            return
+        execution.checkStatus(sleepSecs=0.1)
+    raise AssertionError(f"not complete after {polls} polls: {execution.status}")

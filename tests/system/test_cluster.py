@@ -230,10 +230,7 @@ def test_dismiss_cancels_the_futures_and_the_workers_go_idle(
         job_id = submit(on_cluster, "slow_total", {"seconds": 0.5})  # 64 chunks: ~16 s on 2 workers
         wait_until_progress(on_cluster, job_id)
         assert on_cluster.delete(f"/jobs/{job_id}").status_code == 200
-        deadline = time.monotonic() + 5
-        while any(cluster.executing().values()):
-            assert time.monotonic() < deadline, cluster.executing()
-            time.sleep(0.1)
+        wait_until_idle(cluster, within=5)
     assert on_cluster.get(f"/jobs/{job_id}").status_code == 404
     assert key_names(records)["_slow_block"] < 64  # stopped long before the end
     assert cluster.client().run_on_scheduler(_scheduler_tasks) == 0  # nothing of the job is left
@@ -245,10 +242,7 @@ def test_dismissed_raster_job_leaves_no_file(
     job_id = submit(on_cluster, "slow", {"seconds": 0.3})  # a raster written by the workers
     wait_until_progress(on_cluster, job_id)
     assert on_cluster.delete(f"/jobs/{job_id}").status_code == 200
-    deadline = time.monotonic() + 5
-    while any(cluster.executing().values()):
-        assert time.monotonic() < deadline, cluster.executing()
-        time.sleep(0.1)
+    wait_until_idle(cluster, within=5)
     time.sleep(0.5)
     assert not (settings.outputs_dir / job_id).exists()
 
@@ -329,6 +323,14 @@ def wait_until_progress(api: TestClient, job_id: str, timeout: float = 60) -> No
         assert status["status"] in ("accepted", "running"), status
         assert time.monotonic() < deadline, status
         time.sleep(0.05)
+
+
+def wait_until_idle(cluster: ProcessCluster, within: float) -> None:
+    """Until no worker executes or holds a task; fails after ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while any(cluster.executing().values()):
+        assert time.monotonic() < deadline, cluster.executing()
+        time.sleep(0.1)
 
 
 def _scheduler_tasks(dask_scheduler: Any) -> int:
