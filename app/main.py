@@ -32,6 +32,7 @@ from app.settings import Settings
 from app.wps_xml.codecs import WpsCodecs
 
 log = logging.getLogger(__name__)
+MEMORY_SAMPLE_SECONDS = 5.0
 
 DESCRIPTION = (
     "Raster geoprocessing on dask-chunked kernels, over OGC API - Processes - Part 1: Core 1.0 (JSON: "
@@ -57,15 +58,19 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.outputs_dir.mkdir(parents=True, exist_ok=True)
-        engine = JobEngine(settings, open_store(settings))
+        metrics: Metrics = app.state.metrics
+        engine = JobEngine(settings, open_store(settings), observer=metrics)
         engine.recover()
         sequence = current_update_sequence(settings, registry.descriptions())
         app.state.service = WpsService(settings, registry, engine, update_sequence=sequence)
         app.state.exchange = Exchange(app.state.service, gate)
+        metrics.attach(app.state.service.counts)
         chores = [
             asyncio.create_task(_sweep_forever(engine, settings)),
             asyncio.create_task(_beat_forever(engine, settings)),
         ]
+        if metrics.memory is not None:  # multiprocess mode: each worker reports its own memory
+            chores.append(asyncio.create_task(_sample_memory_forever(metrics)))
         try:
             yield
         finally:
@@ -103,6 +108,13 @@ async def _sweep_forever(engine: JobEngine, settings: Settings) -> None:
         except Exception:  # the sweeper must outlive a bad moment of the disk or database
             log.exception("result sweep failed")
         await asyncio.sleep(interval)
+
+
+async def _sample_memory_forever(metrics: Metrics) -> None:
+    """Multiprocess metrics: refresh this worker's resident memory every few seconds."""
+    while True:
+        metrics.sample_memory()
+        await asyncio.sleep(MEMORY_SAMPLE_SECONDS)
 
 
 async def _beat_forever(engine: JobEngine, settings: Settings) -> None:

@@ -30,6 +30,9 @@ class Registry:
                 return process
         raise NoSuchProcess(f"no process named {identifier!r}", locator=identifier)
 
+    def __contains__(self, identifier: object) -> bool:
+        return any(process.identifier == identifier for process in self.processes)
+
     def describe(self, identifier: str) -> ProcessDescription:
         """The public description of one process."""
         return describe(self.get(identifier))

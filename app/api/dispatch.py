@@ -9,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from app.api.access import Gate
 from app.api.documents import RenderedDocuments
+from app.api.observation import label_message, label_operation
 from app.model.codec import Codec, Operation
 from app.model.replies import Reply
 from app.model.requests import DescribeProcessRequest, ExecuteRequest, GetCapabilitiesRequest
@@ -27,7 +28,7 @@ class Exchange:
     async def respond(self, codec: Codec[Any], message: Any, caller: Principal | None) -> Reply:
         """``answer`` for async routes: a discovery document already rendered is served at once;
         anything else (a job, a store read, a first rendering) runs in the thread pool."""
-        operation = codec.decode(message, self.service.process)
+        operation = self._decode(codec, message)
         cached = self.documents.cached(codec, operation)
         if cached is not None:
             return cached
@@ -35,7 +36,14 @@ class Exchange:
 
     def answer(self, codec: Codec[Any], message: Any, caller: Principal | None) -> Reply:
         """The reply to a request: decoded by ``codec``, run by the service, encoded by the same codec."""
-        return self.perform(codec, codec.decode(message, self.service.process), caller)
+        return self.perform(codec, self._decode(codec, message), caller)
+
+    def _decode(self, codec: Codec[Any], message: Any) -> Operation:
+        """The request decoded; the request's metric labels set before (decoding may fail) and after."""
+        label_message(codec.face, message, self.service.registered)
+        operation = codec.decode(message, self.service.process)
+        label_operation(codec.face, operation, self.service.registered)
+        return operation
 
     def perform(self, codec: Codec[Any], operation: Operation, caller: Principal | None) -> Reply:
         """Admit the caller, call the service operation a decoded request names, encode its outcome.

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from app.api import wps_docs
 from app.api.body import read_capped_body
 from app.api.deps import exchange_of, wps_codecs_of
+from app.api.observation import UNKNOWN, label
 from app.api.replies import send
 from app.api.routing import ServiceRoute
 from app.wps_xml.v100.codec import VERSION as STATUS_LOCATION_VERSION
@@ -33,6 +34,7 @@ async def wps_get(request: Request) -> Response:
     exchange, codecs = exchange_of(request), wps_codecs_of(request)
     pairs = request.query_params.multi_items()
     request.state.codec = codecs.hint(pairs)
+    label(request.state.codec.face, UNKNOWN)
     message = codecs.read_kvp(pairs)
     request.state.codec = codec = codecs[message.version]
     caller = await exchange.gate.identify_async(request)
@@ -50,6 +52,7 @@ async def wps_post(request: Request) -> Response:
     """Any WPS 1.0.0 or 2.0.0 XML request, read under the body size cap."""
     exchange, codecs = exchange_of(request), wps_codecs_of(request)
     request.state.codec = codecs.default
+    label(codecs.default.face, UNKNOWN)
     body = await read_capped_body(request, exchange.service.settings.max_request_bytes)
     message = await run_in_threadpool(codecs.read_xml, body)
     request.state.codec = codec = codecs[message.version]
@@ -67,5 +70,6 @@ def wps_status(request: Request, job_id: str) -> Response:
     """The ExecuteResponse of a job, rendered from its record at each request (404 when unknown)."""
     request.state.codec = codec = wps_codecs_of(request)[STATUS_LOCATION_VERSION]
     request.state.resource = True
+    label(codec.face, "GetStatus")
     exchange = exchange_of(request)
     return send(codec.status(exchange.service.status(job_id, exchange.gate.user(request))))

@@ -22,11 +22,13 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
+from typing import Protocol
 
 from app.jobs.context import LOCAL, Executor, JobCancelled, JobContext
 from app.jobs.store import JobStore, utcnow
@@ -39,6 +41,15 @@ from app.settings import Settings
 log = logging.getLogger(__name__)
 
 Runner = Callable[[JobContext], ExecuteResult]
+
+
+class JobObserver(Protocol):
+    """Told of every job this process ran, when it ends (the service's metrics)."""
+
+    def job_finished(self, process_id: str, seconds: float, code: str | None) -> None:
+        """A job ended: succeeded (``code`` None) or failed with that exception code."""
+
+
 RESTARTED = "the service restarted while this job was queued or running; submit it again"
 INSTANCE_LOST = "the service instance running this job stopped; submit it again"
 
@@ -46,10 +57,17 @@ INSTANCE_LOST = "the service instance running this job stopped; submit it again"
 class JobEngine:
     """Runs jobs on a bounded thread pool and keeps their records up to date."""
 
-    def __init__(self, settings: Settings, store: JobStore, executor: Executor | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: JobStore,
+        executor: Executor | None = None,
+        observer: JobObserver | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.executor = executor or executor_for(settings)
+        self.observer = observer
         self._pool = ThreadPoolExecutor(max_workers=settings.max_parallel, thread_name_prefix="job")
         self._lock = threading.Lock()
         self._contexts: dict[str, JobContext] = {}
@@ -126,7 +144,7 @@ class JobEngine:
         finally:
             with self._lock:
                 self._unrecorded.discard(job_id)
-        return info, self._pool.submit(self._run, context, runner)
+        return info, self._pool.submit(self._run, context, runner, request.identifier)
 
     def _check_owner_quota(self, owner: str) -> None:
         """TooManyJobs when a named user already holds as many queued + running jobs as allowed.
@@ -194,41 +212,90 @@ class JobEngine:
             if info is None or info.status in (JobStatus.DISMISSED, JobStatus.FAILED):
                 self._stop(job_id)
 
-    def _run(self, context: JobContext, runner: Runner) -> ExecuteResult | None:
+    def _run(self, context: JobContext, runner: Runner, process_id: str) -> ExecuteResult | None:
+        """One job, in a thread of the pool: run, record the outcome, log it and tell the observer.
+
+        Start, end (with its duration) and failure reason are logged once each, with the job id
+        and process id as fields of the log record.
+        """
         job_id = context.job_id
+        fields = {"job_id": job_id, "process_id": process_id}
+        started = time.monotonic()
         try:
             context.check()
             if not self.store.update(
                 job_id, only_if=(JobStatus.ACCEPTED,), status=JobStatus.RUNNING, started=utcnow(), percent=0
             ):
                 raise JobCancelled(job_id)
+            started = time.monotonic()
+            log.info("job started", extra=fields)
             context.workdir.mkdir(parents=True, exist_ok=True)
             result = runner(context)
             context.check()
             if not self.store.finish(job_id, result):  # dismissed while finishing
                 raise JobCancelled(job_id)
+            self._ended(process_id, started, None, fields)
             return result
         except JobCancelled:
             shutil.rmtree(context.workdir, ignore_errors=True)
+            log.info("job dismissed", extra=fields | {"duration_s": _since(started)})
             return None
         except WpsError as error:
-            self._failed(context, error)
+            self._failed(context, error, process_id, started, fields)
             raise
         except Exception as exc:
-            request_id = uuid.uuid4().hex[:12]
-            log.error("job %s failed, request id %s", job_id, request_id, exc_info=exc)
-            internal = NoApplicableCode(f"internal error; request id {request_id}")
-            self._failed(context, internal)
+            error_id = uuid.uuid4().hex[:12]
+            internal = NoApplicableCode(f"internal error; request id {error_id}")
+            self._failed(context, internal, process_id, started, fields | {"error_id": error_id}, exc)
             raise internal from exc
         finally:
             with self._lock:
                 self._contexts.pop(job_id, None)
                 self._owners.pop(job_id, None)
 
-    def _failed(self, context: JobContext, error: WpsError) -> None:
+    def _failed(
+        self,
+        context: JobContext,
+        error: WpsError,
+        process_id: str,
+        started: float,
+        fields: dict[str, str],
+        cause: BaseException | None = None,
+    ) -> None:
         shutil.rmtree(context.workdir, ignore_errors=True)
-        if not context.cancelled.is_set():
-            self.store.fail(context.job_id, JobError.of(error))
+        if context.cancelled.is_set() or not self.store.fail(context.job_id, JobError.of(error)):
+            log.info("job dismissed", extra=fields | {"duration_s": _since(started)})
+            return
+        self._ended(process_id, started, error, fields, cause)
+
+    def _ended(
+        self,
+        process_id: str,
+        started: float,
+        error: WpsError | None,
+        fields: dict[str, str],
+        cause: BaseException | None = None,
+    ) -> None:
+        """Log the end of a job once and tell the observer."""
+        seconds = time.monotonic() - started
+        ended = fields | {"duration_s": round(seconds, 3)}
+        if error is None:
+            log.info("job succeeded", extra=ended)
+        else:
+            failure = ended | {"code": failure_code(error), "reason": error.message}
+            log.log(logging.ERROR if cause else logging.WARNING, "job failed", extra=failure, exc_info=cause)
+        if self.observer is not None:
+            self.observer.job_finished(process_id, seconds, None if error is None else failure_code(error))
+
+
+def failure_code(error: WpsError) -> str:
+    """The most specific exception code of a failure (WPS 2.0's where it has one: DataNotAccessible
+    says more than WPS 1.0.0's InvalidParameterValue)."""
+    return error.wps2_code or error.code
+
+
+def _since(started: float) -> float:
+    return round(time.monotonic() - started, 3)
 
 
 def _lost(message: str) -> JobError:

@@ -21,7 +21,7 @@ from app.algorithms.registry import Registry
 from app.jobs.context import JobContext
 from app.jobs.engine import JobEngine
 from app.model.descriptions import Offering, ProcessDescription
-from app.model.errors import DataNotAccessible, NoSuchJob, NotReady, ResultNotReady
+from app.model.errors import DataNotAccessible, NoSuchJob, NotReady, ResultNotReady, WpsError
 from app.model.jobs import JobCounts, JobInfo, JobPage, JobQuery, JobReport, JobStatus
 from app.model.requests import DescribeProcessRequest, ExecuteRequest, GetCapabilitiesRequest
 from app.model.results import ExecuteResult
@@ -78,6 +78,10 @@ class WpsService:
             return Offering(processes=tuple(self.registry.descriptions()), language=language)
         described = tuple(self.registry.describe(identifier) for identifier in request.identifiers)
         return Offering(processes=described, language=language)
+
+    def registered(self, identifier: str) -> bool:
+        """Whether a process of that identifier is offered."""
+        return identifier in self.registry
 
     def process(self, identifier: str) -> ProcessDescription:
         """One process's description; NoSuchProcess when it is not offered."""
@@ -148,16 +152,25 @@ class WpsService:
         return JobCounts(by_status=self.engine.store.count_by_status(), active=self.engine.running())
 
     def check_ready(self) -> None:
-        """NotReady unless a result file can be written and the job store answers (readiness)."""
+        """NotReady unless a result file can be written (a real write), the job store answers a
+        query and, with a cluster configured, its scheduler answers (readiness)."""
         try:
             self.settings.outputs_dir.mkdir(parents=True, exist_ok=True)
             probe = self.settings.outputs_dir / f".ready-{os.getpid()}"
-            probe.write_bytes(b"")
+            with probe.open("wb") as stream:
+                stream.write(b"ready")
+                stream.flush()
+                os.fsync(stream.fileno())
             probe.unlink()
             self.engine.store.count_by_status()
         except Exception as exc:
             log.warning("not ready: %s", exc)
             raise NotReady("the service cannot record jobs or write results now") from exc
+        try:
+            self.engine.executor.check()
+        except WpsError as exc:
+            log.warning("not ready: %s", exc.message)
+            raise NotReady(f"the dask scheduler does not answer: {exc.message}") from exc
 
     # ------------------------------------------------------------------ internals
 

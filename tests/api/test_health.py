@@ -32,7 +32,7 @@ def test_metrics_count_requests_and_jobs(client: TestClient) -> None:
     text = client.get("/metrics").text
     assert 'wps_http_requests_total{method="GET",route="/wps",status="2xx"} 2.0' in text
     assert 'wps_jobs{status="succeeded"} 1.0' in text
-    assert "wps_jobs_active 0.0" in text
+    assert "wps_queue_depth 0.0" in text
 
 
 def test_not_ready_when_results_cannot_be_written(client: TestClient, settings: Settings) -> None:
