@@ -20,9 +20,11 @@ from app.api.dispatch import Exchange
 from app.api.errors import install_error_handler
 from app.api.metrics import Metrics, MetricsMiddleware
 from app.api.openapi import install_openapi
+from app.api.request_id import RequestIdMiddleware
 from app.auth import Authenticator
 from app.jobs.engine import JobEngine
 from app.jobs.store import open_store
+from app.logs import configure_logging
 from app.ogcapi.codec import Codec as OgcApiCodec
 from app.raster.compression import parse_compression
 from app.raster.gdal_env import configure_gdal
@@ -50,6 +52,7 @@ OPENAPI_TAGS = [
 def create_app(settings: Settings | None = None, registry: Registry | None = None) -> FastAPI:
     """Build the service. Tests pass their own settings and registry; uvicorn uses the defaults."""
     settings = settings or Settings()
+    configure_logging(settings)  # first: what follows logs in the configured format
     registry = registry or default_registry()
     parse_compression(settings.output_compression)  # a mistyped codec stops the start, not every job
     configure_gdal(settings)
@@ -93,7 +96,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     if settings.trusted_proxies:  # X-Forwarded-For/-Proto believed from these peers only
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
-    install_cors(app, settings)  # outermost: every answer, errors included, carries CORS headers
+    install_cors(app, settings)  # every answer, errors included, carries CORS headers
+    app.add_middleware(RequestIdMiddleware)  # outermost: CORS preflights carry X-Request-ID too
     return app
 
 

@@ -92,6 +92,18 @@ class Settings(BaseSettings):
         description="Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed.",
     )
 
+    # --- logs (app/logs.py)
+    log_format: Literal["json", "text"] = Field(
+        "json", description="Log lines on stdout: json (one object a line) or text."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        "INFO", description="The least severe level logged (DEBUG, INFO, WARNING, ERROR, CRITICAL)."
+    )
+    log_file: Path | None = Field(
+        None, description="A file the logs also go to, rotated at log_max_bytes (unset: stdout only)."
+    )
+    log_max_bytes: int = Field(100 * MIB, ge=1, description="Size at which the log file is rotated.")
+
     @field_validator(
         "allowed_hosts",
         "allowed_input_dirs",
@@ -106,6 +118,16 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_case_level(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("log_file", mode="before")
+    @classmethod
+    def _empty_is_no_file(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("public_url")
     @classmethod

@@ -22,6 +22,7 @@ ALLOWED_HEADERS = (
     "Prefer",
     "Range",
     "X-API-Key",
+    "X-Request-ID",
 )
 EXPOSED_HEADERS = (
     "Content-Disposition",
@@ -32,6 +33,7 @@ EXPOSED_HEADERS = (
     "Location",
     "Preference-Applied",
     "WWW-Authenticate",
+    "X-Request-ID",
 )
 
 

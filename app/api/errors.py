@@ -22,6 +22,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from app.api.replies import send
+from app.logs import current_request_id
 from app.model.codec import Codec
 from app.model.errors import HttpError, InvalidParameterValue, NoApplicableCode, WpsError
 
@@ -55,8 +56,8 @@ def as_service_error(exc: BaseException) -> WpsError:
 
 
 def internal_error(exc: BaseException) -> NoApplicableCode:
-    """Log an unexpected fault with a request id; the client sees only the id."""
-    request_id = uuid.uuid4().hex[:12]
+    """Log an unexpected fault with a request id; the client sees only the id (its X-Request-ID)."""
+    request_id = current_request_id() or uuid.uuid4().hex[:12]
     log.error("internal error, request id %s", request_id, exc_info=exc)
     return NoApplicableCode(f"internal error; request id {request_id}")
 
