@@ -19,6 +19,7 @@ accepted.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import shutil
 import threading
@@ -144,7 +145,9 @@ class JobEngine:
         finally:
             with self._lock:
                 self._unrecorded.discard(job_id)
-        return info, self._pool.submit(self._run, context, runner, request.identifier)
+        # in a copy of the submitting request's context: the job's log lines carry its request id
+        run = contextvars.copy_context().run
+        return info, self._pool.submit(run, self._run, context, runner, request.identifier)
 
     def _check_owner_quota(self, owner: str) -> None:
         """TooManyJobs when a named user already holds as many queued + running jobs as allowed.

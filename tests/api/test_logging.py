@@ -24,6 +24,8 @@ from app.service.operations import WpsService
 from app.settings import Settings
 from tests.support.credentials import bcrypt_line, key_line
 from tests.support.dataserver import DataServer
+from tests.support.jobs import wait_for_job
+from tests.support.ogcapi import execute
 from tests.support.rasters import RasterFactory
 from tests.support.service import free_port, service_process
 
@@ -118,6 +120,22 @@ def test_the_lines_of_a_request_carry_its_id(
     assert line["level"] == "ERROR" and line["request_id"] == "fault-77"
     assert "RuntimeError" in line["exception"] and "r.tif?REDACTED" in line["exception"]
     assert not any(secret in out for secret in SECRETS), out
+
+
+def test_a_job_logs_start_and_end_once_with_its_ids_and_the_request_id(
+    client: TestClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    headers = {"Prefer": "respond-async", "X-Request-ID": "submit-42"}
+    accepted = execute(client, "echo", {"inputs": {"literal": "x"}}, **headers)
+    assert accepted.status_code == 201, accepted.text
+    job_id = accepted.json()["jobID"]
+    assert wait_for_job(client.get, job_id)["status"] == "successful"
+    lines = [line for line in json_lines(capsys.readouterr().out) if line.get("job_id") == job_id]
+    assert [line["message"] for line in lines] == ["job started", "job succeeded"]
+    for line in lines:
+        assert (line["process_id"], line["request_id"]) == ("echo", "submit-42")
+    assert lines[1]["duration_s"] >= 0
 
 
 def test_no_secret_a_client_sends_reaches_the_logs(
