@@ -4,6 +4,7 @@ POSTs with inputs by reference, result downloads, and peak-RSS sampling of a pro
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import threading
 import xml.etree.ElementTree as ET
@@ -27,11 +28,23 @@ _NAMESPACES = (
 
 @contextmanager
 def bench_service(data_dir: Path, extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, int]]:
-    """The service as a child process on a free port: yields (base URL, pid) for RSS sampling."""
+    """The service as a child process on a free port: yields (base URL, pid) for RSS sampling.
+
+    Its results are deleted when it stops (benchmarks download what they compare).
+    """
     port = free_port()
     env = {"WPS_ALLOWED_HOSTS": "127.0.0.1"} | (extra_env or {})
-    with service_process(data_dir, port, env) as process:
-        yield f"http://127.0.0.1:{port}", process.pid
+    try:
+        with service_process(data_dir, port, env) as process:
+            yield f"http://127.0.0.1:{port}", process.pid
+    finally:
+        forget_results(data_dir)
+
+
+def forget_results(data_dir: Path) -> None:
+    """Delete a bench service's result files: each ndvi run leaves 436 MiB, and a day's TTL of
+    benchmark runs once filled this machine's disk (jobs then fail with NotEnoughStorage)."""
+    shutil.rmtree(data_dir / "outputs", ignore_errors=True)
 
 
 class ServiceProcess:
@@ -56,6 +69,7 @@ class ServiceProcess:
     ) -> None:
         self._stack.close()
         self.process = None
+        forget_results(self.data_dir)
 
 
 def reference_input(identifier: str, href: str) -> str:
