@@ -37,7 +37,7 @@ from app.algorithms.formats import GEOTIFF_FORMATS
 from app.algorithms.registry import Registry, default_registry
 from app.model.descriptions import DataKind, LiteralDomain
 from app.model.errors import DataNotAccessible
-from tests.support.service import ROOT, free_port
+from tests.support.service import ROOT, free_port, stop_process
 from tests.support.slow_processes import Slow
 
 START_TIMEOUT = 60.0
@@ -84,7 +84,7 @@ class ProcessCluster:
         self._close_client()
         for process in [*self.workers, self.scheduler]:
             if process is not None:
-                _stop(process)
+                stop_process(process)
         self.workers, self.scheduler = [], None
 
     def _spawn(self, name: str, *arguments: str) -> subprocess.Popen[bytes]:
@@ -105,13 +105,13 @@ class ProcessCluster:
         """Stop the scheduler (SIGTERM); its workers exit on their own (waited for, stopped if not)."""
         self._close_client()
         if self.scheduler is not None:
-            _stop(self.scheduler)
+            stop_process(self.scheduler)
             self.scheduler = None
         for worker in self.workers:
             try:
                 worker.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                _stop(worker)
+                stop_process(worker)
         self.workers = []
 
     def start_worker(self) -> subprocess.Popen[bytes]:
@@ -181,16 +181,6 @@ def _worker_load(dask_worker: Any) -> int:
     """Runs on a worker: tasks it executes plus tasks it still holds."""
     state = dask_worker.state
     return int(state.executing_count) + len(state.tasks)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 @contextmanager

@@ -24,6 +24,8 @@ from typing import Any
 import httpx
 import yaml
 
+from tests.support.service import stop_process
+
 DEPLOYED = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "prometheus.yml"
 JOB = "wps"
 START_TIMEOUT = 30.0
@@ -111,13 +113,7 @@ def running_prometheus(scratch: Path, port: int, targets: list[str]) -> Iterator
         _wait_until_ready(server)
         yield server
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+        stop_process(process)
 
 
 def _wait_until_ready(server: Prometheus) -> None:

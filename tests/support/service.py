@@ -74,3 +74,14 @@ def _wait_until_healthy(process: subprocess.Popen[bytes], port: int) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError("service did not become healthy within 60 s")
         time.sleep(0.1)
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    """SIGTERM a child, SIGKILL it if it has not exited within ``timeout`` seconds; wait for it."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
