@@ -19,6 +19,7 @@ process per host, the default) the plain process collector reports the process.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -45,6 +46,7 @@ from app.api.routing import ServiceRoute
 from app.model.jobs import JobCounts, JobStatus
 
 router = APIRouter(route_class=ServiceRoute, tags=["Operations"])
+log = logging.getLogger(__name__)
 
 JOB_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))  # read by prometheus-client at import
@@ -159,11 +161,21 @@ class StoreGauges(Collector):
     def __init__(self) -> None:
         self.counts: Callable[[], JobCounts] | None = None
 
+    def describe(self) -> Iterator[Metric]:
+        """The names, without reading the store (a registry asks when the collector joins it)."""
+        yield GaugeMetricFamily("wps_jobs", "Jobs in the job store, by status", labels=["status"])
+        yield GaugeMetricFamily("wps_queue_depth", "Jobs accepted and waiting for a slot")
+
     def collect(self) -> Iterator[Metric]:
-        """The two gauges, read now (nothing before the service is attached)."""
+        """The two gauges, read now (nothing before the service is attached, nor while the job
+        store fails: the other metrics are still served, and /readyz says what is wrong)."""
         if self.counts is None:
             return
-        by_status = self.counts().by_status
+        try:
+            by_status = self.counts().by_status
+        except Exception:
+            log.warning("job store unavailable: wps_jobs and wps_queue_depth left out", exc_info=True)
+            return
         jobs = GaugeMetricFamily("wps_jobs", "Jobs in the job store, by status", labels=["status"])
         for status in JobStatus:
             jobs.add_metric([status.value], by_status.get(status, 0))

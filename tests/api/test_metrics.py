@@ -4,6 +4,7 @@ and failures; the job store's gauges; the process; exact counts across uvicorn w
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -14,7 +15,9 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from app.jobs.store import JobStore
 from app.main import create_app
+from app.model.jobs import JobStatus
 from app.settings import Settings
 from tests.support.dataserver import DataServer
 from tests.support.jobs import submit, wait_for_job
@@ -177,6 +180,7 @@ def test_counts_are_exact_across_uvicorn_workers(tmp_path: Path) -> None:
     try:
         _wait_ready(base, process)
         with httpx.Client(base_url=base, timeout=10) as http:  # new connections: both workers answer
+            _wait_for_workers(http, 2)
             for _ in range(40):
                 http.get("/processes", headers={"Connection": "close"})
             scrapes = [samples(http.get("/metrics", headers={"Connection": "close"}).text) for _ in range(6)]
@@ -185,13 +189,20 @@ def test_counts_are_exact_across_uvicorn_workers(tmp_path: Path) -> None:
         process.wait(timeout=30)
     for scraped in scrapes:
         assert requests_of(scraped, "ogcapi", "processes", "", "2xx") == 40.0
-    pids = {
-        dict(k[1]).get("pid")
-        for scraped in scrapes
-        for k in scraped
-        if k[0] == "process_resident_memory_bytes"
-    }
-    assert len(pids) == 2, pids  # each live worker's memory, whichever answered
+    for scraped in scrapes:
+        assert len(_memory_pids(scraped)) == 2  # each live worker's memory, whichever answered
+
+
+def _memory_pids(scraped: Samples) -> set[str]:
+    return {dict(key[1]).get("pid", "") for key in scraped if key[0] == "process_resident_memory_bytes"}
+
+
+def _wait_for_workers(http: httpx.Client, count: int) -> None:
+    """Until ``count`` workers have started (each reports its memory once its app is up)."""
+    deadline = time.monotonic() + 60
+    while len(_memory_pids(samples(http.get("/metrics", headers={"Connection": "close"}).text))) < count:
+        assert time.monotonic() < deadline, "the workers did not all start"
+        time.sleep(0.2)
 
 
 def _wait_ready(base: str, process: subprocess.Popen[bytes]) -> None:
@@ -214,3 +225,16 @@ def test_not_ready_while_the_scheduler_does_not_answer(settings: Settings) -> No
         assert response.status_code == 503, response.text
         assert "scheduler" in response.json()["detail"]
         assert client.get("/healthz").status_code == 200
+
+
+def test_metrics_are_served_while_the_job_store_fails(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: JobStore) -> dict[JobStatus, int]:
+        raise sqlite3.OperationalError("database is locked")
+
+    client.get("/processes")
+    monkeypatch.setattr(JobStore, "count_by_status", broken)
+    scraped = scrape(client)
+    assert requests_of(scraped, "ogcapi", "processes", "", "2xx") == 1.0
+    assert not any(key[0] in ("wps_jobs", "wps_queue_depth") for key in scraped)
