@@ -14,7 +14,6 @@ from fastapi.responses import Response
 
 from app.api.deps import exchange_of, ogcapi_of
 from app.api.negotiation import negotiate
-from app.api.observation import label
 from app.api.openapi import problem_responses
 from app.api.replies import send
 from app.api.routing import ResourceRoute
@@ -51,7 +50,6 @@ def list_jobs(
     kinds = None if types is None else tuple(types)
     call = JobListCall(limit, offset, tuple(status or ()), tuple(process_ids or ()), kinds)
     codec, exchange = ogcapi_of(request), exchange_of(request)
-    label(codec.face, "jobs", "")
     user = exchange.gate.user(request)
     return send(codec.job_list(exchange.service.list_jobs(codec.job_query(call), user), call), request)
 

@@ -7,7 +7,6 @@ from fastapi.responses import Response
 
 from app.api.deps import ogcapi_of
 from app.api.negotiation import negotiate
-from app.api.observation import label
 from app.api.openapi import problem_responses
 from app.api.replies import send
 from app.api.routing import ResourceRoute
@@ -25,9 +24,7 @@ router = APIRouter(route_class=ResourceRoute, tags=["Capabilities"], dependencie
 )
 def landing_page(request: Request) -> Response:
     """Links to the API definition, the conformance declaration, the processes and the jobs."""
-    codec = ogcapi_of(request)
-    label(codec.face, "landing", "")
-    return send(codec.landing())
+    return send(ogcapi_of(request).landing())
 
 
 @router.get(
@@ -39,6 +36,4 @@ def landing_page(request: Request) -> Response:
 )
 def conformance(request: Request) -> Response:
     """The OGC API - Processes - Part 1 conformance classes this service implements."""
-    codec = ogcapi_of(request)
-    label(codec.face, "conformance", "")
-    return send(codec.conformance())
+    return send(ogcapi_of(request).conformance())

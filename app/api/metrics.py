@@ -51,7 +51,8 @@ log = logging.getLogger(__name__)
 JOB_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))  # read by prometheus-client at import
 
-# OGC API routes reached without a face's code running (e.g. a body FastAPI refused): their labels
+# OGC API routes whose requests no codec decodes (landing page, conformance, job list) or that
+# FastAPI refused before any code of the face ran (e.g. a malformed body): their labels
 _OGCAPI_ROUTES = {
     ("GET", "/"): "landing",
     ("GET", "/conformance"): "conformance",
