@@ -83,6 +83,21 @@ def data_server(rasters: RasterFactory) -> Iterator[DataServer]:
         yield server
 
 
+@pytest.fixture
+def forbidden(rasters: RasterFactory) -> Iterator[DataServer]:
+    """A data server outside the tests' allow-lists (they list other servers by port)."""
+    with DataServer(rasters.directory) as server:
+        yield server
+
+
+@pytest.fixture
+def late(rasters: RasterFactory, forbidden: DataServer) -> Iterator[DataServer]:
+    """HEAD and plain GETs answered, every ranged GET redirected to the forbidden server (the late
+    redirect of an attacker, for readers that follow redirects on their own)."""
+    with DataServer(rasters.directory, redirect_ranges=forbidden.base_url) as server:
+        yield server
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """A throwaway PostgreSQL cluster for this test process."""

@@ -4,7 +4,6 @@ job fails with the input named, and the forbidden server, which holds the same f
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,19 +22,6 @@ from tests.support.wps_v100_requests import as_reference, execute_xml, raw, refe
 def pair(rasters: RasterFactory) -> tuple[Raster, Raster]:
     common = {"width": 150, "height": 110, "nodata": 0, "nodata_fraction": 0.05, "blocksize": 32}
     return rasters("red.tif", seed=1, **common), rasters("nir.tif", seed=2, **common)
-
-
-@pytest.fixture
-def forbidden(rasters: RasterFactory) -> Iterator[DataServer]:
-    with DataServer(rasters.directory) as server:
-        yield server
-
-
-@pytest.fixture
-def late(rasters: RasterFactory, forbidden: DataServer) -> Iterator[DataServer]:
-    """HEAD and plain GETs answered, every ranged GET redirected to the forbidden server."""
-    with DataServer(rasters.directory, redirect_ranges=forbidden.base_url) as server:
-        yield server
 
 
 @pytest.fixture

@@ -61,3 +61,12 @@ def complete_owslib_execution(execution: Any, polls: int = 300) -> None:
             return
         execution.checkStatus(sleepSecs=0.1)
     raise AssertionError(f"not complete after {polls} polls: {execution.status}")
+
+
+def wait_until_progress(api: TestClient, job_id: str, timeout: float = 60) -> None:
+    """Until the job reports some progress (its tasks have started running)."""
+    deadline = time.monotonic() + timeout
+    while (status := api.get(f"/jobs/{job_id}").json()).get("progress", 0) <= 0:
+        assert status["status"] in ("accepted", "running"), status
+        assert time.monotonic() < deadline, status
+        time.sleep(0.05)

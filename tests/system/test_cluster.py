@@ -26,7 +26,7 @@ from app.main import create_app
 from app.settings import Settings
 from tests.support.cluster import ProcessCluster, cluster_registry, task_stream
 from tests.support.dataserver import DataServer
-from tests.support.jobs import submit, wait_for_job
+from tests.support.jobs import submit, wait_for_job, wait_until_progress
 from tests.support.ogcapi import assert_problem, execute
 from tests.support.rasters import RasterFactory
 from tests.support.vectors import ZONES, feature_collection, lonlat, zones_scene
@@ -314,15 +314,6 @@ def test_workers_read_through_the_guard_a_late_redirect_reaches_nothing(
         assert any(entry.status == 302 for entry in late.requests)  # the redirects were served
     failed_on = {record["worker"] for record in records if record.get("status") == "error"}
     assert failed_on and failed_on <= set(cluster.client().nthreads())  # refused on the workers
-
-
-def wait_until_progress(api: TestClient, job_id: str, timeout: float = 60) -> None:
-    """Until the job reports some progress (its tasks are running on the workers)."""
-    deadline = time.monotonic() + timeout
-    while (status := api.get(f"/jobs/{job_id}").json()).get("progress", 0) <= 0:
-        assert status["status"] in ("accepted", "running"), status
-        assert time.monotonic() < deadline, status
-        time.sleep(0.05)
 
 
 def wait_until_idle(cluster: ProcessCluster, within: float) -> None:

@@ -17,7 +17,7 @@ from app.jobs import distributed_executor
 from app.main import create_app
 from app.settings import Settings
 from tests.support.cluster import ProcessCluster, cluster_registry
-from tests.support.jobs import submit, wait_for_job
+from tests.support.jobs import submit, wait_for_job, wait_until_progress
 from tests.support.ogcapi import assert_problem, execute
 from tests.support.service import free_port
 
@@ -58,15 +58,6 @@ def failure_detail(api: TestClient, job_id: str) -> str:
     assert status["status"] == "failed", status
     problem = api.get(f"/jobs/{job_id}/results").json()
     return str(problem["detail"])
-
-
-def wait_until_progress(api: TestClient, job_id: str, timeout: float = 60) -> None:
-    """Until the job reports some progress (its tasks are running on the workers)."""
-    deadline = time.monotonic() + timeout
-    while (status := api.get(f"/jobs/{job_id}").json()).get("progress", 0) <= 0:
-        assert status["status"] in ("accepted", "running"), status
-        assert time.monotonic() < deadline, status
-        time.sleep(0.05)
 
 
 def test_worker_killed_mid_job_fails_the_job_with_a_reason(

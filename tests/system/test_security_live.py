@@ -4,7 +4,6 @@ for credentials over real HTTP."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -23,18 +22,6 @@ from tests.support.wps_v100_requests import execute_xml, literal_input, raw, ref
 def pair(rasters: RasterFactory) -> tuple[Raster, Raster]:
     common = {"width": 150, "height": 110, "nodata": 0, "blocksize": 32}
     return rasters("red.tif", seed=1, **common), rasters("nir.tif", seed=2, **common)
-
-
-@pytest.fixture
-def forbidden(rasters: RasterFactory) -> Iterator[DataServer]:
-    with DataServer(rasters.directory) as server:
-        yield server
-
-
-@pytest.fixture
-def late(rasters: RasterFactory, forbidden: DataServer) -> Iterator[DataServer]:
-    with DataServer(rasters.directory, redirect_ranges=forbidden.base_url) as server:
-        yield server
 
 
 def test_late_redirect_against_the_service_process(
