@@ -15,6 +15,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from app.algorithms.registry import Registry, default_registry
 from app.api import health, jobs, landing, metrics, outputs, processes, wps
 from app.api.access import Gate
+from app.api.assets import install_assets
 from app.api.cors import install_cors
 from app.api.dispatch import Exchange
 from app.api.errors import install_error_handler
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.state.metrics = Metrics()
     for module in (wps, processes, jobs, outputs, landing, health, metrics):  # most requested first
         app.include_router(module.router)
+    install_assets(app)
     install_error_handler(app, default=ogcapi_codec)  # where no route chose a face: problem+json
     install_openapi(app, OPENAPI_TAGS, settings)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
