@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     chunk_size: int = Field(2048, ge=256, description="Target raster chunk edge, in pixels.")
     service_title: str = Field("Raster WPS", description="Title in capabilities documents.")
     provider_name: str = Field("Raster WPS operators", description="ServiceProvider name.")
+    basemap_url: str = Field(
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        description="XYZ tile URL template of the /map client's basemap; empty = no basemap (offline sites).",
+    )
+    basemap_attribution: str = Field(
+        "© OpenStreetMap contributors", description="Attribution shown under the basemap (plain text)."
+    )
 
     # --- who may do what (any auth_* source configured = authentication required)
     auth_htpasswd: Path | None = Field(

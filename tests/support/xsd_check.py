@@ -33,7 +33,8 @@ class XsdChecker:
             if message["type"] == "http.response.start":
                 headers = dict(message.get("headers", []))
                 content_type = headers.get(b"content-type", b"").decode().lower()
-                state["xml"] = "xml" in content_type
+                # the service's XML documents; an SVG image (the favicon) is no OGC document
+                state["xml"] = "xml" in content_type and not content_type.startswith("image/")
             elif message["type"] == "http.response.body" and state["xml"]:
                 state["body"].extend(message.get("body", b""))
                 if not message.get("more_body", False):
