@@ -4,8 +4,9 @@
  * The numbers are west, south, east, north (x then y, as in CRS84 and projected CRSs). "Draw on
  * map" arms the map: drag a rectangle (the map does not pan meanwhile) and the numbers follow, in
  * CRS84 (lon/lat, the EPSG:4326 datum). Edited numbers move the rectangle when the CRS is one the
- * map can show (CRS84, EPSG:4326, EPSG:3857). The value sent follows the CRS's own axis order:
- * latitude first for the EPSG:4326 URI, as the service reads URIs.
+ * map can show (CRS84, EPSG:4326, EPSG:3857), and the map moves to it when it is out of view.
+ * The value sent follows the CRS's own axis order: latitude first for the EPSG:4326 URI, as the
+ * service reads URIs.
  */
 
 import { h } from "./api.js";
@@ -54,7 +55,10 @@ export class BBoxInput {
     this.crs.value = schema.properties?.crs?.default || this.drawCrs;
     this.drawButton = h("button", { type: "button", className: "draw" }, "Draw on map");
     this.drawButton.addEventListener("click", () => this.arm());
-    for (const input of [...this.numbers, this.crs]) input.addEventListener("input", () => this.showNumbers());
+    for (const input of [...this.numbers, this.crs]) {
+      input.addEventListener("input", () => this.showNumbers());
+      input.addEventListener("change", () => this.reveal());
+    }
     this.element = h("div", { className: "bbox" }, h("div", { className: "bbox-numbers" }, ...this.numbers), this.crs, this.drawButton);
   }
 
@@ -74,6 +78,18 @@ export class BBoxInput {
     const values = this.numbers.map((input) => input.valueAsNumber);
     const bounds = values.every(Number.isFinite) ? toLatLngBounds(this.crs.value, values) : null;
     this.setRectangle(bounds);
+  }
+
+  /** Bring the rectangle into view when it is out of it or too small to see (typed numbers). */
+  reveal() {
+    const bounds = this.rectangle?.getBounds();
+    if (!bounds) return;
+    const map = this.map;
+    const corner = map.latLngToContainerPoint(bounds.getNorthWest());
+    const size = map.latLngToContainerPoint(bounds.getSouthEast()).subtract(corner);
+    const view = map.getSize();
+    const tiny = size.x < view.x / 20 && size.y < view.y / 20;
+    if (tiny || !map.getBounds().contains(bounds)) map.fitBounds(bounds, { padding: [20, 20], animate: false });
   }
 
   /** Replace the drawn rectangle (null: remove it). */

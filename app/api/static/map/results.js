@@ -13,9 +13,16 @@ function formatNumber(value) {
   return Math.abs(value) >= 1e4 || (value !== 0 && Math.abs(value) < 1e-3) ? value.toExponential(2) : String(Number(value.toFixed(3)));
 }
 
+/** The colour stops of a TileJSON, low to high: `legend_stops` (TileJSON's own `legend` is text),
+ * or a `legend` that is a list of stops. */
+function stopsOf(tilejson) {
+  if (Array.isArray(tilejson.legend_stops)) return tilejson.legend_stops;
+  return Array.isArray(tilejson.legend) ? tilejson.legend : [];
+}
+
 /** A legend: a colour ramp from the TileJSON's stops, with the values at its ends and middle. */
 export function legendElement(tilejson) {
-  const stops = tilejson.legend || [];
+  const stops = stopsOf(tilejson);
   if (stops.length === 0) return null;
   const low = stops[0].value;
   const high = stops[stops.length - 1].value;
@@ -98,7 +105,8 @@ export class ResultsView {
       this.legend.addTo(this.map);
       this.legend.getContainer().replaceChildren(...legends);
     }
-    this.map.fitBounds(bounds, { maxZoom: Math.max(...tilejsons.map((tilejson) => tilejson.maxzoom)) });
+    const deepest = Math.max(...tilejsons.map((tilejson) => tilejson.maxzoom));
+    this.map.fitBounds(bounds, { maxZoom: deepest + 2 }); // a little past the data's own zoom, no further
   }
 
   /** One output: a download link (by reference, or a raster's file), or its value. */
