@@ -1,9 +1,9 @@
 /**
  * The execute form of one process, built from its OGC API description.
  *
- * - literal inputs: a <select> of the allowed values (schema `enum`), else an input typed by the
- *   schema (number with its bounds, checkbox-free true/false select, text), with the default
- *   filled in;
+ * - literal inputs: a <select> of the allowed values (schema `enum`; several may be chosen where
+ *   the input occurs more than once), else an input typed by the schema (number with its bounds,
+ *   a true/false select, text), with the default filled in;
  * - bounding boxes: see bbox.js;
  * - complex inputs (GeoTIFF, GeoJSON, zipped shapefile...): a URL, sent as {"href": ...}; one URL
  *   per line where the input takes several;
@@ -36,8 +36,21 @@ function reference(url, schema) {
   return type && mediaTypes(schema).includes(type) ? { href: url, type } : { href: url };
 }
 
+/** Several of a list of allowed values (a multiple select): their array, or undefined for none. */
+function choicesField(name, schema, required) {
+  const options = schema.enum.map((value) => h("option", { value: String(value) }, String(value)));
+  const element = h("select", { name, id: `input-${name}`, required, multiple: true, size: Math.min(options.length, 7) }, ...options);
+  const read = schema.type === "number" || schema.type === "integer" ? Number : (text) => text;
+  const value = () => {
+    const chosen = [...element.selectedOptions].map((option) => read(option.value));
+    return chosen.length ? chosen : undefined;
+  };
+  return { element, value };
+}
+
 /** A literal field: its element and how to read it (undefined = left empty). */
-function literalField(name, schema, required) {
+function literalField(name, schema, required, maxOccurs) {
+  if (Array.isArray(schema.enum) && (maxOccurs === "unbounded" || maxOccurs > 1)) return choicesField(name, schema, required);
   const attributes = { name, id: `input-${name}`, required };
   let element;
   let read = (text) => text;
@@ -105,7 +118,7 @@ export class ProcessForm {
     } else if (kind === "complex") {
       field = complexField(name, schema, required, input.maxOccurs ?? 1);
     } else {
-      field = literalField(name, schema, required);
+      field = literalField(name, schema, required, input.maxOccurs ?? 1);
     }
     this.fields[name] = field;
     const label = h("label", { htmlFor: `input-${name}` }, input.title || name, required ? " *" : "");
