@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.algorithms.registry import Registry, default_registry
-from app.api import health, jobs, landing, map_page, metrics, outputs, processes, wps
+from app.api import health, jobs, landing, map_page, metrics, outputs, processes, tiles, wps
 from app.api.access import Gate
 from app.api.assets import install_assets
 from app.api.cors import install_cors
@@ -90,7 +90,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.state.wps_codecs = WpsCodecs(settings)
     app.state.ogcapi_codec = ogcapi_codec = OgcApiCodec(settings)
     app.state.metrics = Metrics()
-    for module in (wps, processes, jobs, outputs, landing, health, metrics, map_page):  # most requested first
+    # the most requested first
+    for module in (wps, processes, jobs, tiles, outputs, landing, health, metrics, map_page):
         app.include_router(module.router)
     install_assets(app)
     install_error_handler(app, default=ogcapi_codec)  # where no route chose a face: problem+json

@@ -34,6 +34,7 @@ from app.model.descriptions import (
     ProcessDescription,
     ValueRange,
 )
+from app.model.rendering import FROM_THE_DATA, Rendering
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class Output:
     literal: LiteralDomain | None = None
     crss: tuple[str, ...] = ()
     abstract: str = ""
+    rendering: Rendering = FROM_THE_DATA  # raster outputs: how map tiles show them by default
 
     def describe(self) -> ParameterDescription:
         """The neutral description of this output."""
@@ -115,6 +117,15 @@ class Process:
     def run(self, inputs: Any) -> Mapping[str, object]:
         """Build the (lazy) outputs from validated inputs."""
         raise NotImplementedError
+
+    @classmethod
+    def rendering(cls, output: str, literals: Mapping[str, str]) -> Rendering:
+        """How map tiles show a raster output by default, given the job's literal inputs.
+
+        The output's declared rendering; a process whose outputs mean different things by input
+        (terrain: slope, aspect or hillshade) overrides this.
+        """
+        return next((o.rendering for o in cls.outputs if o.identifier == output), FROM_THE_DATA)
 
 
 @dataclass(frozen=True)

@@ -37,9 +37,12 @@ from app.algorithms.formats import GEOTIFF_FORMATS
 from app.algorithms.warp import source_window, warp
 from app.model.descriptions import DataKind, LiteralDomain
 from app.model.errors import InvalidParameterValue
+from app.model.rendering import Rendering
 from app.raster.grid import Grid, as_float
 
 Method = Literal["difference", "ratio", "normalized_difference"]
+# the change mask: 1 changed (red), 0 unchanged (white), 255 nodata (transparent)
+_MASK_RENDERING = Rendering(rescale=(0, 1), colormap_name="reds")
 MASK_NODATA = 255
 
 
@@ -141,7 +144,7 @@ class ChangeDetection(Process):
     Inputs = ChangeInputs
     outputs = (
         Output("difference", "Change", DataKind.COMPLEX, formats=GEOTIFF_FORMATS),
-        Output("mask", "Change mask", DataKind.COMPLEX, formats=GEOTIFF_FORMATS),
+        Output("mask", "Change mask", DataKind.COMPLEX, formats=GEOTIFF_FORMATS, rendering=_MASK_RENDERING),
         Output(
             "changed_fraction",
             "Changed fraction",
@@ -150,6 +153,15 @@ class ChangeDetection(Process):
             abstract="Changed pixels / valid pixels, 0..1.",
         ),
     )
+
+    @classmethod
+    def rendering(cls, output: str, literals: Mapping[str, str]) -> Rendering:
+        """The mask white to red; the change on a diverging colormap (no change in its middle)."""
+        if output == "mask":
+            return _MASK_RENDERING
+        if literals.get("method") == "normalized_difference":
+            return Rendering(rescale=(-1, 1), colormap_name="rdbu")
+        return Rendering(colormap_name="rdbu")  # difference and ratio: their range comes from the data
 
     def run(self, inputs: ChangeInputs) -> Mapping[str, object]:
         """Build the lazy change, its mask and the fraction reduction."""

@@ -12,6 +12,7 @@ import xarray as xr
 from app.algorithms.base import ComplexInput, Output, Process, ProcessInputs
 from app.algorithms.formats import GEOTIFF_FORMATS
 from app.model.descriptions import DataKind
+from app.model.rendering import Rendering
 from app.raster.grid import Grid
 
 
@@ -77,7 +78,15 @@ class Ndvi(Process):
     title = "NDVI"
     keywords = ("vegetation", "index", "raster")
     Inputs = NdviInputs
-    outputs = (Output("ndvi", "NDVI", DataKind.COMPLEX, formats=GEOTIFF_FORMATS),)
+    outputs = (
+        Output(
+            "ndvi",
+            "NDVI",
+            DataKind.COMPLEX,
+            formats=GEOTIFF_FORMATS,
+            rendering=Rendering(rescale=(-1, 1), colormap_name="rdylgn"),
+        ),
+    )
 
     def run(self, inputs: NdviInputs) -> Mapping[str, object]:
         """Check the grids match, then build the lazy index."""

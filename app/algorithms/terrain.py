@@ -39,9 +39,17 @@ from pyproj import CRS
 from app.algorithms.base import ComplexInput, LiteralInput, Output, Process, ProcessInputs
 from app.algorithms.formats import GEOTIFF_FORMATS
 from app.model.descriptions import DataKind
+from app.model.rendering import Rendering
 from app.raster.grid import Grid, as_float
 
 Product = Literal["slope", "aspect", "hillshade"]
+# slope in degrees, flat pale to steep dark red; aspect on a cyclic colormap (359 degrees looks like
+# 0); hillshade grey, as gdaldem's shading is meant to be seen
+_RENDERINGS: dict[str, Rendering] = {
+    "slope": Rendering(rescale=(0, 90), colormap_name="ylorrd"),
+    "aspect": Rendering(rescale=(0, 360), colormap_name="twilight"),
+    "hillshade": Rendering(rescale=(0, 255), colormap_name=None),
+}
 _DEPTH = {0: 1, 1: 1}
 _ROW_DEPTH = {0: 1, 1: 0}
 _STRIP = 256  # rows per kernel pass: float64 temporaries of a few MiB
@@ -256,3 +264,8 @@ class Terrain(Process):
             altitude=inputs.altitude,
         )
         return {"result": result}
+
+    @classmethod
+    def rendering(cls, output: str, literals: Mapping[str, str]) -> Rendering:
+        """Slope 0..90 degrees, aspect 0..360 on a cyclic colormap, hillshade grey."""
+        return _RENDERINGS[literals.get("product", "slope")]

@@ -63,6 +63,8 @@ _OGCAPI_ROUTES = {
     ("GET", "/jobs/{jobID}"): "status",
     ("DELETE", "/jobs/{jobID}"): "dismiss",
     ("GET", "/jobs/{jobID}/results"): "results",
+    ("GET", "/jobs/{jobID}/results/{outputID}/tiles/WebMercatorQuad/{z}/{x}/{y}.png"): "tile",
+    ("GET", "/jobs/{jobID}/results/{outputID}/tiles/WebMercatorQuad/tilejson.json"): "tilejson",
 }
 
 

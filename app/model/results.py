@@ -27,6 +27,11 @@ class ComplexResult(Model):
     data: bytes | None = None
     path: Path | None = None
 
+    @property
+    def raster_file(self) -> Path | None:
+        """The GeoTIFF file of a raster output (what its map tiles are read from); None otherwise."""
+        return self.path if self.path is not None and self.path.suffix == ".tif" else None
+
 
 class BoundingBoxResult(Model):
     """A bounding box output."""

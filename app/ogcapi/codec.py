@@ -11,6 +11,7 @@ from app.model.codec import Operation, ProcessLookup
 from app.model.descriptions import Offering
 from app.model.errors import WpsError
 from app.model.jobs import JobPage, JobQuery, JobReport, JobStatus
+from app.model.rendering import TileSet
 from app.model.replies import Reply
 from app.model.requests import DescribeProcessRequest, GetCapabilitiesRequest, JobRequest
 from app.ogcapi import decode, describe, encode
@@ -19,6 +20,7 @@ from app.ogcapi.links import REL, link, page_links, url
 from app.ogcapi.models import ConfClasses, JobList, LandingPage, Link, ProcessList
 from app.ogcapi.problems import error_problem
 from app.ogcapi.replies import json_reply
+from app.ogcapi.tilejson import tilejson
 from app.settings import Settings
 
 VERSION = "1.0.0"
@@ -80,12 +82,17 @@ class Codec:
 
     def status(self, report: JobReport) -> Reply:
         """A job's statusInfo."""
-        return json_reply(encode.status_info(report.info, self.settings))
+        outputs = report.result.outputs if report.result is not None else ()
+        return json_reply(encode.status_info(report.info, self.settings, outputs))
 
     def result(self, report: JobReport) -> Reply:
         """The results, as the execute request asked for them (``raw`` or ``document``)."""
         assert report.result is not None
         return encode.results(report.result)
+
+    def tilejson(self, tile_set: TileSet, bands_asked: bool) -> Reply:
+        """The TileJSON of a raster output's map tiles."""
+        return json_reply(tilejson(tile_set, self.settings, bands_asked))
 
     def exception(self, error: WpsError, status: int, where: str | None = None) -> Reply:
         """A problem+json document; ``where`` is the path of the request (its ``instance``)."""

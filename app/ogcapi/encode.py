@@ -19,7 +19,8 @@ from app.model.results import BoundingBoxResult, ComplexResult, DeliveredOutput,
 from app.ogcapi.describe import crs_uri, is_json, is_text, typed_literal
 from app.ogcapi.links import REL, link
 from app.ogcapi.models import Link, StatusCode, StatusInfo
-from app.ogcapi.replies import json_reply
+from app.ogcapi.replies import JSON, json_reply
+from app.ogcapi.tilejson import TILES_REL, tilejson_url
 from app.settings import Settings
 
 RESULTS_REL = REL + "results"
@@ -34,8 +35,8 @@ NEUTRAL_STATUS = {name: status for status, name in _STATUS.items()}
 _CHUNK = 1024 * 1024
 
 
-def status_info(info: JobInfo, settings: Settings) -> StatusInfo:
-    """The statusInfo document of a job."""
+def status_info(info: JobInfo, settings: Settings, outputs: tuple[DeliveredOutput, ...] = ()) -> StatusInfo:
+    """The statusInfo document of a job; a succeeded one links the map tiles of its raster ``outputs``."""
     job = f"/jobs/{info.job_id}"
     links = [
         link(settings, job, "self", title="job status"),
@@ -48,6 +49,7 @@ def status_info(info: JobInfo, settings: Settings) -> StatusInfo:
     ]
     if info.status is JobStatus.SUCCEEDED and not info.expired:
         links.append(link(settings, f"{job}/results", RESULTS_REL, title="job results"))
+        links.extend(_tiles_links(info.job_id, outputs, settings))
     message = info.error.message if info.error is not None else info.message
     progress = 100 if info.status is JobStatus.SUCCEEDED else info.percent
     return StatusInfo(
@@ -62,6 +64,20 @@ def status_info(info: JobInfo, settings: Settings) -> StatusInfo:
         progress=progress,
         links=links,
     )
+
+
+def _tiles_links(job_id: str, outputs: tuple[DeliveredOutput, ...], settings: Settings) -> list[Link]:
+    """A ``tiles`` link to the TileJSON of each output written as a GeoTIFF."""
+    return [
+        Link(
+            href=tilejson_url(settings, job_id, output.description.identifier),
+            rel=TILES_REL,
+            type=JSON,
+            title=output.description.identifier,
+        )
+        for output in outputs
+        if isinstance(output.result, ComplexResult) and output.result.raster_file is not None
+    ]
 
 
 def results(result: ExecuteResult) -> Reply:

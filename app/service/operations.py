@@ -1,8 +1,9 @@
 """The operations every face calls, protocol-neutral; the only door to the registry, jobs and rasters.
 
 Capabilities and descriptions, execute (sync) and submit (async), a job's status, results and
-dismissal, the job list, job counts and readiness. Faces decode their requests into the model,
-call one of these, and encode what it returns; none of them touches the job store or the engine.
+dismissal, the map tiles of its raster results, the job list, job counts and readiness. Faces
+decode their requests into the model, call one of these, and encode what it returns; none of them
+touches the job store or the engine.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from app.jobs.engine import JobEngine
 from app.model.descriptions import Offering, ProcessDescription
 from app.model.errors import DataNotAccessible, NoSuchJob, NotReady, ResultNotReady, WpsError
 from app.model.jobs import JobCounts, JobInfo, JobPage, JobQuery, JobReport, JobStatus
-from app.model.requests import DescribeProcessRequest, ExecuteRequest, GetCapabilitiesRequest
-from app.model.results import ExecuteResult
+from app.model.rendering import Rendering, TileSet
+from app.model.requests import DescribeProcessRequest, ExecuteRequest, GetCapabilitiesRequest, LiteralValue
+from app.model.results import ComplexResult, ExecuteResult
 from app.model.users import ANONYMOUS, Principal
+from app.raster import tiles
 from app.service.checks import check_execute, check_language, choose_language
 from app.service.inputs import build_inputs
 from app.service.metadata import check_update_sequence
@@ -189,6 +192,60 @@ class WpsService:
         if not _FILE_NAME.match(name) or path.parent != root / job_id or not path.is_file():
             raise NoSuchJob(f"no result {name!r} of job {job_id!r}", locator=job_id)
         return path
+
+    # ------------------------------------------------------------------ map tiles
+
+    def tile_set(
+        self,
+        job_id: str,
+        output: str,
+        asked: Rendering,
+        bands: tuple[int, ...] | None = None,
+        user: Principal = ANONYMOUS,
+    ) -> TileSet:
+        """What a TileJSON says of a raster output's tiles, its rendering resolved (see ``tile``)."""
+        path, title, style = self._raster_output(job_id, output, asked, bands, user)
+        return tiles.tile_set(path, job_id, output, title, style)
+
+    def tile(
+        self,
+        job_id: str,
+        output: str,
+        zxy: tuple[int, int, int],
+        asked: Rendering,
+        bands: tuple[int, ...] | None = None,
+        user: Principal = ANONYMOUS,
+    ) -> bytes:
+        """One WebMercatorQuad PNG tile of a succeeded job's raster output ``user`` may see.
+
+        What ``asked`` leaves open comes from the process's defaults for that output, then from
+        the data. NoSuchJob for anything that is not such an output (another user's included),
+        ResultNotReady while the job runs.
+        """
+        tiles.check_tile(*zxy)
+        path, _, style = self._raster_output(job_id, output, asked, bands, user)
+        return tiles.render_tile(path, *zxy, style)
+
+    def _raster_output(
+        self, job_id: str, output: str, asked: Rendering, bands: tuple[int, ...] | None, user: Principal
+    ) -> tuple[Path, str, tiles.Style]:
+        """The file, title and resolved style of a raster output of a job ``user`` may see."""
+        info = self._record(job_id, user)
+        if not info.status.finished and not info.expired:
+            raise ResultNotReady(f"job {job_id!r} has not finished", locator=job_id)
+        result = self.engine.store.result(job_id) if info.status is JobStatus.SUCCEEDED else None
+        delivered = (
+            next((o for o in result.outputs if o.description.identifier == output), None) if result else None
+        )
+        file = delivered.result if delivered is not None and not info.expired else None
+        path = file.raster_file if isinstance(file, ComplexResult) else None
+        if delivered is None or path is None:
+            raise NoSuchJob(f"job {job_id!r} has no raster output {output!r}", locator=output)
+        if not path.is_file():
+            raise NoSuchJob(f"the raster output {output!r} of job {job_id!r} is gone", locator=output)
+        literals = {name: v.value for name, v in self._request(info).inputs if isinstance(v, LiteralValue)}
+        defaults = self.registry.get(info.process_id).rendering(output, literals)
+        return path, delivered.description.title, tiles.style_for(path, asked.over(defaults), bands)
 
     def _record(self, job_id: str, user: Principal = ANONYMOUS) -> JobInfo:
         """The record of a job ``user`` may see: their own (anonymous ones when anonymous), any for admins."""

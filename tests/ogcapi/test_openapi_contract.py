@@ -88,7 +88,7 @@ def test_openapi_contract(live_server: LiveServer) -> None:
         .exclude(path="/wps", method="POST")
     )
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 10, [operation.label for operation in operations]
+    assert len(operations) == 12, [operation.label for operation in operations]
     failures = []
     for operation in operations:
         for kind, strategy in strategies(operation).items():

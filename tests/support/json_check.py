@@ -24,8 +24,11 @@ from jsonschema import Draft7Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
+from tests.support.tilejson_check import tilejson_problems
+
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas" / "ogcapi" / "processes-1.0"
 BASE_URI = "http://schemas.opengis.net/ogcapi/processes/part1/1.0/openapi/schemas/"
+TILEJSON = "TileJSON 3.0.0"  # not an OGC schema: checked by the rules of its own spec
 NOT_DOCUMENTS = frozenset({"/openapi.json", "/healthz", "/readyz"})
 ROUTES: tuple[tuple[re.Pattern[str], dict[int, str]], ...] = (
     (re.compile(r"/"), {200: "landingPage.yaml"}),
@@ -36,6 +39,7 @@ ROUTES: tuple[tuple[re.Pattern[str], dict[int, str]], ...] = (
     (re.compile(r"/jobs"), {200: "jobList.yaml"}),
     (re.compile(r"/jobs/[^/]+"), {200: "statusInfo.yaml"}),
     (re.compile(r"/jobs/[^/]+/results"), {200: "results.yaml"}),
+    (re.compile(r"/jobs/[^/]+/results/[^/]+/tiles/WebMercatorQuad/tilejson.json"), {200: TILEJSON}),
 )
 
 Scope = dict[str, Any]
@@ -83,6 +87,8 @@ def validator(name: str) -> Draft7Validator:
 
 def validate(name: str, document: Any) -> list[str]:
     """Messages of every violation of schema ``name`` by ``document`` (empty when valid)."""
+    if name == TILEJSON:
+        return tilejson_problems(document)
     return [
         f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
         for e in validator(name).iter_errors(document)
