@@ -18,6 +18,7 @@ from app.api.access import Gate
 from app.api.assets import install_assets
 from app.api.cors import install_cors
 from app.api.dispatch import Exchange
+from app.api.docs import install_docs
 from app.api.errors import install_error_handler
 from app.api.metrics import Metrics, MetricsMiddleware
 from app.api.openapi import install_openapi
@@ -85,7 +86,14 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             await run_in_threadpool(engine.shutdown)
             engine.store.close()
 
-    app = FastAPI(title=settings.service_title, version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title=settings.service_title,
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,  # install_docs serves both pages from local assets, not FastAPI's CDN ones
+        redoc_url=None,
+    )
     app.state.settings = settings
     app.state.wps_codecs = WpsCodecs(settings)
     app.state.ogcapi_codec = ogcapi_codec = OgcApiCodec(settings)
@@ -96,6 +104,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     install_assets(app)
     install_error_handler(app, default=ogcapi_codec)  # where no route chose a face: problem+json
     install_openapi(app, OPENAPI_TAGS, settings)
+    install_docs(app)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     if settings.trusted_proxies:  # X-Forwarded-For/-Proto believed from these peers only
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
