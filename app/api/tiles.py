@@ -22,7 +22,6 @@ from app.api.replies import send
 from app.api.routing import ResourceRoute
 from app.model.errors import InvalidParameterValue
 from app.model.rendering import Rendering
-from app.raster.tiles import COLORMAPS, MAX_ZOOM
 
 router = APIRouter(route_class=ResourceRoute, tags=["Jobs"])
 
@@ -43,8 +42,9 @@ Rescale = Annotated[
 ColormapName = Annotated[
     str | None,
     Query(
-        description="A colormap for one band (default: the process's for this output, else grey)",
-        json_schema_extra={"enum": list(COLORMAPS)},
+        description="A colormap of rio-tiler's (`rdylgn`, `viridis`, `terrain`, `greys`, ...) for one "
+        "band; an unknown name is a 400 listing them (default: the process's for this output, else grey)",
+        examples=["viridis"],
     ),
 ]
 Bands = Annotated[
@@ -70,7 +70,7 @@ def result_tile(
     request: Request,
     job_id: JobID,
     output: OutputID,
-    z: Annotated[int, Path(ge=0, description=f"Zoom level (tile matrix), 0 to {MAX_ZOOM}")],
+    z: Annotated[int, Path(ge=0, description="Zoom level (tile matrix of WebMercatorQuad: 0 to 24)")],
     x: Annotated[int, Path(ge=0, description="Column")],
     y: Annotated[int, Path(ge=0, description="Row")],
     rescale: Rescale = None,
