@@ -2,21 +2,20 @@
 
 Nothing a page of this service loads comes from another origin: the pages work on a machine
 without internet, and a browser never tells a CDN who uses the service. Third-party files are
-vendored under ``static/vendor/`` with their licences (see ``static/vendor/README.md``).
+vendored under ``app/web/static/vendor/`` with their licences (see its ``README.md``).
 
-The service's icon is ``static/favicon.svg`` (the pages link it) and ``/favicon.ico``, which
+The service's icon is ``app/web/static/favicon.svg`` (the pages link it) and ``/favicon.ico``, which
 browsers request on their own for any page that links none.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-STATIC_DIR = Path(__file__).resolve().parent / "static"
+from app.web import STATIC_DIR
+
 STATIC_PATH = "/static"
 FAVICON_SVG = "favicon.svg"  # under STATIC_PATH
 FAVICON_ICO = "favicon.ico"

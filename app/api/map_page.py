@@ -1,7 +1,7 @@
 """``GET /map``: the built-in web client (processes, a form per process, jobs, results on a map).
 
-The page is a small HTML shell; its code and styles are static files under ``static/map/`` and
-Leaflet is vendored under ``static/vendor/leaflet/``. All URLs in the page are relative, so it
+The page is a small HTML shell; its code and styles are static files under ``app/web/static/map/``
+and Leaflet is vendored under ``app/web/static/vendor/leaflet/``. All URLs in the page are relative, so it
 works behind a proxy that mounts the service under a path. What the page needs to know from the
 server (the basemap) is embedded as a JSON data block, escaped so that no value can close it.
 
