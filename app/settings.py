@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("./data"), description="Jobs, results and the job store live here.")
     max_request_bytes: int = Field(100 * MIB, ge=1, description="Cap on one request body.")
     max_input_bytes: int = Field(10 * 1024 * MIB, ge=1, description="Cap on one referenced input.")
+    max_nesting: int = Field(
+        16, ge=0, description="Deepest nesting of processes in one request (0: no nested processes)."
+    )
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["*"],
         description="Hosts xlink:href inputs may point to; '*' = any public host. Private, loopback "

@@ -53,6 +53,14 @@ class WpsError(Exception):
         self.__suppress_context__ = True
         return self
 
+    def within(self, path: str, process: str) -> WpsError:
+        """This error raised inside a nested process: its locator prefixed with ``path`` (input
+        names from the top, joined by ``/``), its message naming the process and where it is."""
+        self.locator = f"{path}/{self.locator}" if self.locator else path
+        self.message = f"in process {process!r} at {path!r}: {self.message}"
+        self.args = (self.message,)
+        return self
+
     def status(self, resource: bool = False) -> int:
         """The HTTP status; 404 when a resource URL (not a parameter) names what is not there."""
         return 404 if resource and self.resource_missing else self.http_status
@@ -94,8 +102,16 @@ class NoSuchProcess(InvalidParameterValue):
     """
 
     wps2_code = "NoSuchProcess"
-    wps1_locator = "Identifier"
+    wps1_locator: ClassVar[str | None] = "Identifier"
     resource_missing = True
+
+
+class NoSuchNestedProcess(NoSuchProcess):
+    """A nested process names a process that is not offered: a parameter of the request, so 400
+    (not the 404 of a process URL), located by the path of input names that leads to it."""
+
+    wps1_locator = None
+    resource_missing = False
 
 
 class NoSuchInput(InvalidParameterValue):

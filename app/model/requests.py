@@ -74,7 +74,22 @@ class BoundingBoxValue(Model):
         return len(self.lower)
 
 
-InputValue = LiteralValue | ComplexValue | BoundingBoxValue
+class NestedProcess(Model):
+    """An input whose value is an output of another process of this service, computed in the same job.
+
+    OGC API - Processes - Part 3 (nested processes) on the JSON face; on the WPS faces, a
+    ``Reference`` to this service's own Execute (a POST body, or a 1.0.0 KVP URL). ``request`` is
+    the nested Execute: its process, its inputs (nested in turn, to any depth) and, in
+    ``response.outputs``, the one output used (none named: the process's only output, else its
+    first). ``origin`` is the Reference as a WPS client sent it, echoed where WPS echoes inputs.
+    """
+
+    kind: Literal["process"] = "process"
+    request: ExecuteRequest
+    origin: ComplexValue | None = None
+
+
+InputValue = LiteralValue | ComplexValue | BoundingBoxValue | NestedProcess
 
 
 class OutputRequest(Model):
@@ -122,6 +137,9 @@ class ExecuteRequest(Model):
     def values(self, identifier: str) -> list[InputValue]:
         """All occurrences of one input, in request order."""
         return [value for name, value in self.inputs if name == identifier]
+
+
+NestedProcess.model_rebuild()  # its request is an ExecuteRequest, whose inputs may nest again
 
 
 JobOperation = Literal["status", "result", "dismiss"]

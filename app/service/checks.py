@@ -11,7 +11,7 @@ from app.model.errors import (
     StorageNotSupported,
     TooManyInputs,
 )
-from app.model.requests import ComplexValue, ExecuteRequest, InputValue, OutputRequest
+from app.model.requests import ComplexValue, ExecuteRequest, InputValue, NestedProcess, OutputRequest
 
 LANGUAGES = ("en-US",)  # the languages the service answers in; the first is the default
 
@@ -69,6 +69,8 @@ def _check_occurrences(parameter: ParameterDescription, values: list[InputValue]
 
 def _check_value(parameter: ParameterDescription, value: InputValue) -> None:
     name = parameter.identifier
+    if isinstance(value, NestedProcess):
+        return  # an output of another process: checked with the whole tree (service/nesting.py)
     if isinstance(value, ComplexValue) and value.href and parameter.kind is not DataKind.COMPLEX:
         return  # a literal or bounding box by reference: read (and checked) when the job runs
     if value.kind is not parameter.kind:

@@ -17,7 +17,14 @@ from lxml.etree import _Element as Element
 
 from app.model.descriptions import DataKind, Format, LiteralDomain, ParameterDescription, ProcessDescription
 from app.model.errors import NoApplicableCode, WpsError
-from app.model.requests import BoundingBoxValue, ComplexValue, InputValue, LiteralValue, OutputRequest
+from app.model.requests import (
+    BoundingBoxValue,
+    ComplexValue,
+    InputValue,
+    LiteralValue,
+    NestedProcess,
+    OutputRequest,
+)
 from app.model.results import (
     BoundingBoxResult,
     ComplexResult,
@@ -287,7 +294,9 @@ def _input_data(name: str, value: InputValue, result: ExecuteResult) -> Element:
     description = result.process.input(name)
     if description is not None:
         children.append(OWS.Title(description.title))
-    if isinstance(value, ComplexValue) and value.href is not None:
+    if isinstance(value, NestedProcess):  # the chaining Reference as the client sent it
+        children.append(_input_reference(value.origin or ComplexValue(href=value.request.identifier)))
+    elif isinstance(value, ComplexValue) and value.href is not None:
         children.append(_input_reference(value))
     else:
         children.append(WPS.Data(_value_data(value)))
@@ -302,7 +311,7 @@ def _input_reference(value: ComplexValue) -> Element:
     return WPS.Reference(attributes)
 
 
-def _value_data(value: InputValue) -> Element:
+def _value_data(value: LiteralValue | BoundingBoxValue | ComplexValue) -> Element:
     if isinstance(value, LiteralValue):
         return _literal_data(value.value, value.data_type, value.uom)
     if isinstance(value, BoundingBoxValue):
