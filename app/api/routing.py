@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException
 
 from app.api.body import read_capped_body
 from app.api.errors import internal_error
-from app.model.errors import WpsError
+from app.model.errors import InvalidParameterValue, WpsError
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
@@ -37,7 +37,14 @@ class ServiceRoute(APIRoute):
                 request._body = await read_capped_body(request, limit)  # FastAPI reads it from here
             try:
                 return await handler(request)
-            except (WpsError, HTTPException, RequestValidationError):
+            except HTTPException as exc:
+                if isinstance(exc.__cause__, RecursionError):  # JSON nested past the parser's depth
+                    raise InvalidParameterValue(
+                        "the request body is nested too deeply to be read (processes nest at most "
+                        f"{request.app.state.settings.max_nesting} deep: WPS_MAX_NESTING)"
+                    ) from None
+                raise
+            except (WpsError, RequestValidationError):
                 raise
             except Exception as exc:  # a client must never see a stack trace or an HTML page
                 raise internal_error(exc) from exc

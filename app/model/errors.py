@@ -39,6 +39,7 @@ class WpsError(Exception):
         self.message = message
         self.locator = locator
         self.headers: dict[str, str] = {}  # HTTP headers the answer must carry (e.g. WWW-Authenticate)
+        self.located = False  # already placed inside a tree of nested processes (see within)
 
     def detached(self) -> WpsError:
         """This error without the exceptions it was raised from or while handling; re-raise it bare.
@@ -53,9 +54,21 @@ class WpsError(Exception):
         self.__suppress_context__ = True
         return self
 
+    def located_at(self, path: str) -> WpsError:
+        """This error at ``path`` in a tree of nested processes, its message already saying where."""
+        self.locator = path
+        self.located = True
+        return self
+
     def within(self, path: str, process: str) -> WpsError:
         """This error raised inside a nested process: its locator prefixed with ``path`` (input
-        names from the top, joined by ``/``), its message naming the process and where it is."""
+        names from the top, joined by ``/``), its message naming the process and where it is.
+
+        The innermost process an error is raised in places it; the processes around it leave it so.
+        """
+        if self.located:
+            return self
+        self.located = True
         self.locator = f"{path}/{self.locator}" if self.locator else path
         self.message = f"in process {process!r} at {path!r}: {self.message}"
         self.args = (self.message,)

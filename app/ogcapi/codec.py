@@ -25,8 +25,13 @@ from app.settings import Settings
 
 VERSION = "1.0.0"
 CONFORMANCE = "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/"
-CONFORMANCE_CLASSES = tuple(
-    CONFORMANCE + name for name in ("core", "ogc-process-description", "json", "oas30", "job-list", "dismiss")
+NESTED_PROCESSES = "http://www.opengis.net/spec/ogcapi-processes-3/0.0/conf/nested-processes"  # Part 3
+CONFORMANCE_CLASSES = (
+    *(
+        CONFORMANCE + name
+        for name in ("core", "ogc-process-description", "json", "oas30", "job-list", "dismiss")
+    ),
+    NESTED_PROCESSES,
 )
 OPENAPI_MEDIA_TYPE = "application/vnd.oai.openapi+json;version=3.0"
 
@@ -47,7 +52,8 @@ class Codec:
         if isinstance(call, ProcessCall):
             return DescribeProcessRequest(version=decode.VERSION, identifiers=(call.process_id,))
         if isinstance(call, ExecuteCall):
-            return decode.execute_request(call.body, processes(call.process_id), call.asynchronous)
+            nesting = decode.Nesting(processes, self.settings.public_url, self.settings.max_nesting)
+            return decode.execute_request(call.body, processes(call.process_id), call.asynchronous, nesting)
         return JobRequest(version=decode.VERSION, job_id=call.job_id, operation=call.operation)
 
     def job_query(self, call: JobListCall) -> JobQuery:

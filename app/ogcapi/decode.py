@@ -9,6 +9,12 @@ How a JSON value reads depends on the input it is given to:
 - bounding box: ``{"bbox": [4 or 6 numbers], "crs": uri}`` (CRS84 when ``crs`` is absent).
 
 An array is several occurrences of the input. Outputs left unnamed are all delivered, by value.
+
+A value ``{"process": ..., "inputs": {...}, "outputs": {...}}`` is a nested process (OGC API -
+Processes - Part 3): the output it names (or its only, else first, one) of a process of this
+service, named by its id or its URL (``.../processes/{id}``). A URL of another server is refused
+("remote processes are not supported", Part 3's next conformance class); nothing is sent there.
+Nesting deeper than ``WPS_MAX_NESTING`` is refused while decoding, before any recursion goes on.
 """
 
 from __future__ import annotations
@@ -16,42 +22,70 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
+from app.model.codec import ProcessLookup
 from app.model.descriptions import (
     OGC_GEOTIFF_MEDIA_TYPE,
     DataKind,
     ParameterDescription,
     ProcessDescription,
 )
-from app.model.errors import InvalidParameterValue, NoSuchInput
+from app.model.errors import InvalidParameterValue, NoSuchInput, NoSuchNestedProcess, NoSuchProcess, WpsError
 from app.model.requests import (
     BoundingBoxValue,
     ComplexValue,
     ExecuteRequest,
     InputValue,
     LiteralValue,
+    NestedProcess,
     OutputRequest,
     ResponseForm,
 )
+from app.model.service_urls import own_path
 from app.ogcapi.describe import CRS84, is_json, is_text
 from app.ogcapi.models import BoundingBox, Execute, InlineOrRef, Link, QualifiedValue
 
 VERSION = "2.0.0"  # the WPS version whose semantics (and exception codes) the JSON face shares
+PROCESSES_PATH = "/processes/"
 
 
-def execute_request(body: Execute, description: ProcessDescription, asynchronous: bool) -> ExecuteRequest:
-    """The neutral request for ``description``'s process."""
+@dataclass(frozen=True)
+class Nesting:
+    """What decoding a nested process needs: the processes offered, the service's URL, the depth allowed."""
+
+    processes: ProcessLookup
+    public_url: str
+    max_depth: int
+
+
+def execute_request(
+    body: Execute,
+    description: ProcessDescription,
+    asynchronous: bool,
+    nesting: Nesting | None = None,
+    path: tuple[str, ...] = (),
+) -> ExecuteRequest:
+    """The neutral request for ``description``'s process (at ``path`` when it is a nested one)."""
     inputs: list[tuple[str, InputValue]] = []
     for name, entry in body.inputs.items():
         parameter = description.input(name)
         if parameter is None:
             raise NoSuchInput(f"process {description.identifier!r} has no input {name!r}", locator=name)
         occurrences = entry if isinstance(entry, list) else [entry]
-        inputs.extend((name, input_value(parameter, value)) for value in occurrences)
-    outputs = output_requests(body, description)
+        inputs.extend(
+            (
+                name,
+                _nested(value, nesting, (*path, name))
+                if _is_nested(value)
+                else input_value(parameter, value),
+            )
+            for value in occurrences
+        )
+    outputs = output_requests(body, description) if not path or body.outputs else ()
     form = ResponseForm(
         raw=body.response == "raw",
         outputs=outputs,
@@ -66,6 +100,59 @@ def execute_request(body: Execute, description: ProcessDescription, asynchronous
         response=form,
         default_media_types=(OGC_GEOTIFF_MEDIA_TYPE,),
     )
+
+
+def _is_nested(value: InlineOrRef) -> bool:
+    return isinstance(value, dict) and "process" in value
+
+
+def _nested(value: InlineOrRef, nesting: Nesting | None, path: tuple[str, ...]) -> NestedProcess:
+    """A nested process: its Execute decoded against its own description, errors located by ``path``."""
+    here = "/".join(path)
+    assert isinstance(value, dict)
+    if nesting is None or len(path) > nesting.max_depth:
+        depth = 0 if nesting is None else nesting.max_depth
+        raise InvalidParameterValue(
+            f"processes are nested deeper than {depth} levels (WPS_MAX_NESTING) at {here!r}"
+        ).located_at(here)
+    identifier = _process_id(value["process"], nesting.public_url, here)
+    try:
+        description = nesting.processes(identifier)
+    except NoSuchProcess:
+        raise NoSuchNestedProcess(
+            f"input {here!r} is the output of process {identifier!r}, which this service does not offer"
+        ).located_at(here) from None
+    try:
+        body = Execute.model_validate({key: value[key] for key in ("inputs", "outputs") if key in value})
+    except ValidationError:
+        raise InvalidParameterValue(
+            f"input {here!r}: a nested process has an object of inputs and an object of outputs"
+        ).located_at(here) from None
+    try:
+        request = execute_request(body, description, False, nesting, path)
+    except WpsError as error:
+        raise error.within(here, identifier) from None
+    return NestedProcess(request=request)
+
+
+def _process_id(process: Any, public_url: str, here: str) -> str:
+    """The identifier a nested process's ``process`` names: a bare id, or a URL of this service's."""
+    if not isinstance(process, str) or not process.strip():
+        raise InvalidParameterValue(f"input {here!r}: 'process' must be a process id or URL").located_at(here)
+    named = process.strip()
+    if "/" not in named and ":" not in named:
+        return named
+    path = own_path(named, public_url)
+    if path is None:
+        raise InvalidParameterValue(
+            f"input {here!r}: {named!r} is a process of another server; remote processes are not supported"
+        ).located_at(here)
+    identifier = path.removeprefix(PROCESSES_PATH)
+    if not path.startswith(PROCESSES_PATH) or not identifier or "/" in identifier:
+        raise InvalidParameterValue(
+            f"input {here!r}: {named!r} is not a process URL of this service ({PROCESSES_PATH}{{id}})"
+        ).located_at(here)
+    return identifier
 
 
 def output_requests(body: Execute, description: ProcessDescription) -> tuple[OutputRequest, ...]:

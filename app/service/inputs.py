@@ -5,11 +5,16 @@ declared as rasters are opened lazily (never read here); other complex inputs ar
 Literal and bounding box values given by reference are fetched (through the same guard) and read:
 a literal as the referenced text (or the text of a LiteralValue element), a bounding box as an
 OGC API bbox object in JSON or an OWS bounding box element in XML.
+
+A nested process's output (``NestedProcess``) is handed over as the process produced it: a lazy
+raster stays lazy (one graph for the whole tree, nothing written, nothing fetched), a literal, a
+bounding box or a document (GeoJSON) arrives computed and is read as the input's own kind.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +31,14 @@ from app.algorithms.base import (
     input_marker,
 )
 from app.model.errors import InvalidParameterValue
-from app.model.requests import BoundingBoxValue, ComplexValue, ExecuteRequest, InputValue, LiteralValue
+from app.model.requests import (
+    BoundingBoxValue,
+    ComplexValue,
+    ExecuteRequest,
+    InputValue,
+    LiteralValue,
+    NestedProcess,
+)
 from app.raster.fetch import fetch_bytes, materialize
 from app.raster.open import open_raster
 from app.raster.vectors import Vector, ZipLimits, read_vector
@@ -34,12 +46,25 @@ from app.settings import Settings
 from app.wps_xml.payload import referenced_bounding_box, referenced_literal
 
 CRS84_URI = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"  # an OGC API bbox without crs
+GEOJSON = "application/geo+json"
+
+NestedRunner = Callable[[NestedProcess, str], object]
+"""Runs a nested process (at an input path) and gives its output: lazy when a raster, else computed."""
+
+
+def _no_nesting(value: NestedProcess, path: str) -> object:
+    raise InvalidParameterValue(f"input {path!r}: nested processes are not accepted here", locator=path)
 
 
 def build_inputs(
-    process: type[Process], request: ExecuteRequest, settings: Settings, workdir: Path
+    process: type[Process],
+    request: ExecuteRequest,
+    settings: Settings,
+    workdir: Path,
+    nested: NestedRunner = _no_nesting,
+    path: str = "",
 ) -> ProcessInputs:
-    """The validated ``Inputs`` of ``process`` for this request."""
+    """The validated ``Inputs`` of ``process`` for this request (at ``path`` in a tree of processes)."""
     values: dict[str, Any] = {}
     for name, info in process.Inputs.model_fields.items():
         given = request.values(name)
@@ -47,8 +72,11 @@ def build_inputs(
             continue
         shape = field_shape(info)
         marker = input_marker(info)
+        here = f"{path}/{name}" if path else name
         converted = [
-            _referenced(value, marker, settings, name)
+            _fed(nested(value, here), shape.base, workdir, name)
+            if isinstance(value, NestedProcess)
+            else _referenced(value, marker, settings, name)
             if isinstance(value, ComplexValue) and value.href and not isinstance(marker, ComplexInput)
             else _convert(value, shape.base, settings, workdir, name)
             for value in given
@@ -74,6 +102,26 @@ def _convert(value: InputValue, base: Any, settings: Settings, workdir: Path, na
             data = fetch_bytes(value, settings, locator=name)
             return value.model_copy(update={"data": data, "href": None})
     return value
+
+
+def _fed(output: object, base: Any, workdir: Path, name: str) -> object:
+    """A nested process's output as the value of an input of type ``base``."""
+    if base is xr.DataArray:
+        if not isinstance(output, xr.DataArray):
+            raise InvalidParameterValue(f"input {name!r}: the nested process gave no raster", locator=name)
+        return output if "band" in output.dims else output.expand_dims(band=[1])  # as open_raster gives
+    if isinstance(output, xr.DataArray):
+        raise InvalidParameterValue(f"input {name!r}: a raster output feeds raster inputs only", locator=name)
+    if base is Vector:
+        data = output.encode() if isinstance(output, str) else output
+        if not isinstance(data, bytes):
+            raise InvalidParameterValue(f"input {name!r}: the nested process gave no document", locator=name)
+        return read_vector(data, GEOJSON, name, workdir)
+    if isinstance(output, bytes):
+        return ComplexValue(data=output)
+    if isinstance(output, BoundingBoxValue):
+        return output
+    return str(output).lower() if isinstance(output, bool) else str(output)
 
 
 def _referenced(value: ComplexValue, marker: InputMarker, settings: Settings, name: str) -> object:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import rasterio.errors
+import xarray as xr
+from dask.base import is_dask_collection
 
 from app.algorithms.registry import Registry
 from app.jobs.context import JobContext
@@ -25,13 +27,20 @@ from app.model.descriptions import Offering, ProcessDescription
 from app.model.errors import DataNotAccessible, NoSuchJob, NotReady, ResultNotReady, WpsError
 from app.model.jobs import JobCounts, JobInfo, JobPage, JobQuery, JobReport, JobStatus
 from app.model.rendering import Rendering, TileSet
-from app.model.requests import DescribeProcessRequest, ExecuteRequest, GetCapabilitiesRequest, LiteralValue
+from app.model.requests import (
+    DescribeProcessRequest,
+    ExecuteRequest,
+    GetCapabilitiesRequest,
+    LiteralValue,
+    NestedProcess,
+)
 from app.model.results import ComplexResult, ExecuteResult
 from app.model.users import ANONYMOUS, Principal
 from app.raster import tiles
-from app.service.checks import check_execute, check_language, choose_language
+from app.service.checks import check_language, choose_language
 from app.service.inputs import build_inputs
 from app.service.metadata import check_update_sequence
+from app.service.nesting import check_tree, used_output
 from app.service.outputs import deliver_outputs
 from app.service.reports import reported_error, with_polling_hints
 from app.settings import Settings
@@ -181,7 +190,7 @@ class WpsService:
         """Check a request against its process before anything runs; the process description."""
         check_language(request.language)
         description = self.registry.describe(request.identifier)
-        check_execute(request, description)
+        check_tree(request, description, self.registry.describe, self.settings.max_nesting)
         return description
 
     def result_file(self, job_id: str, name: str, user: Principal = ANONYMOUS) -> Path:
@@ -285,8 +294,22 @@ class WpsService:
         """
         process = self.registry.get(request.identifier)
         scratch = context.workdir / INPUTS_FOLDER
+
+        def nested(value: NestedProcess, path: str) -> object:
+            """A nested process's output, built into this job's graph (computed unless a raster)."""
+            nested_process = self.registry.get(value.request.identifier)
+            try:
+                inputs = build_inputs(nested_process, value.request, self.settings, scratch, nested, path)
+                output = used_output(value.request, self.registry.describe(nested_process.identifier))
+                produced = nested_process().run(inputs)[output.identifier]
+            except WpsError as error:
+                raise error.within(path, nested_process.identifier) from None
+            if isinstance(produced, xr.DataArray) and produced.ndim >= 2:
+                return produced
+            return context.compute(produced)[0] if is_dask_collection(produced) else produced
+
         try:
-            inputs = build_inputs(process, request, self.settings, scratch)
+            inputs = build_inputs(process, request, self.settings, scratch, nested)
             context.check()
             produced = process().run(inputs)
             outputs = deliver_outputs(produced, request, description, self.settings, context)

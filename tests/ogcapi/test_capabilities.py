@@ -34,7 +34,7 @@ def test_conformance_lists_exactly_the_implemented_classes(client: TestClient) -
     assert response.status_code == 200
     expected = {
         CONF + name for name in ("core", "ogc-process-description", "json", "oas30", "job-list", "dismiss")
-    }
+    } | {"http://www.opengis.net/spec/ogcapi-processes-3/0.0/conf/nested-processes"}
     assert set(response.json()["conformsTo"]) == expected == set(CONFORMANCE_CLASSES)
 
 
