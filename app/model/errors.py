@@ -54,10 +54,14 @@ class WpsError(Exception):
         self.__suppress_context__ = True
         return self
 
-    def located_at(self, path: str) -> WpsError:
-        """This error at ``path`` in a tree of nested processes, its message already saying where."""
+    def located_at(self, path: str, where: str | None = None) -> WpsError:
+        """This error at ``path`` in a tree of nested processes; ``where`` (e.g. "input 'red'") is
+        prefixed to the message when it does not say where already."""
         self.locator = path
         self.located = True
+        if where is not None:
+            self.message = f"{where}: {self.message}"
+            self.args = (self.message,)
         return self
 
     def within(self, path: str, process: str) -> WpsError:

@@ -68,12 +68,14 @@ def _check_nested(
             ).located_at(here) from None
         try:
             check_execute(nested, nested_description)
-            output = used_output(nested, nested_description)
-            parameter = description.input(name)
-            assert parameter is not None  # check_execute refused unknown inputs
-            _check_feed(parameter, output, nested)
         except WpsError as error:
             raise error.within(here, nested.identifier) from None
+        try:  # what the nested process gives, against what the input it feeds takes
+            parameter = description.input(name)
+            assert parameter is not None  # check_execute refused unknown inputs
+            _check_feed(parameter, used_output(nested, nested_description), nested)
+        except WpsError as error:
+            raise error.located_at(here, f"input {here!r}, fed by process {nested.identifier!r}") from None
         _check_nested(nested, nested_description, describe, depth, (*path, name))
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import rasterio.errors
 import xarray as xr
 from dask.base import is_dask_collection
@@ -304,9 +305,14 @@ class WpsService:
                 produced = nested_process().run(inputs)[output.identifier]
             except WpsError as error:
                 raise error.within(path, nested_process.identifier) from None
-            if isinstance(produced, xr.DataArray) and produced.ndim >= 2:
-                return produced
-            return context.compute(produced)[0] if is_dask_collection(produced) else produced
+            if isinstance(produced, xr.DataArray):
+                if produced.ndim >= 2:
+                    return produced  # a raster: lazy, part of this job's one graph
+                produced = produced.data  # a reduction (e.g. changed_fraction): its value
+            computed = context.compute(produced)[0] if is_dask_collection(produced) else produced
+            if isinstance(computed, np.ndarray | np.generic) and computed.ndim == 0:
+                return computed.item()  # a numpy scalar: the Python number it holds
+            return computed
 
         try:
             inputs = build_inputs(process, request, self.settings, scratch, nested)
