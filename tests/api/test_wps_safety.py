@@ -1,6 +1,7 @@
 """Hostile requests get a clear ExceptionReport, quickly, and the service keeps serving.
 
-XML entity attacks, oversized bodies, and references to the service's own host (refused by default).
+XML entity attacks, documents nested too deep, oversized bodies, and references to the service's own
+host (refused by default).
 """
 
 from __future__ import annotations
@@ -69,6 +70,20 @@ def test_billion_laughs_is_refused_fast(client: TestClient) -> None:
     assert time.perf_counter() - started < 1.0
     assert_exception(response, "InvalidParameterValue", 400, "request")
     assert "lollol" not in response.text
+    _still_serving(client)
+
+
+def test_a_document_nested_a_million_deep_is_refused_fast(client: TestClient) -> None:
+    depth = 1_000_000
+    body = b"<wps:Execute xmlns:wps='http://www.opengis.net/wps/1.0.0' service='WPS' version='1.0.0'>"
+    body += b"<a>" * depth + b"</a>" * depth + b"</wps:Execute>"
+    started = time.perf_counter()
+    response = client.post("/wps", content=body, headers={"Content-Type": "text/xml"})
+    assert time.perf_counter() - started < 1.0
+    exception = assert_exception(response, "InvalidParameterValue", 400, "request")
+    assert exception.findtext("{http://www.opengis.net/ows/1.1}ExceptionText") == (
+        "the request nests XML elements more than 256 levels deep"
+    )
     _still_serving(client)
 
 
