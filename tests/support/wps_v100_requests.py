@@ -1,12 +1,16 @@
 """WPS 1.0.0 requests for the tests: Execute documents and their parts, DescribeProcess.
 
 The builders return XML text (``execute_xml(inputs, response_form, identifier)`` around the
-``*_input`` fragments and a response form), ready to POST to ``/wps``.
+``*_input`` fragments and a response form), ready to POST to ``/wps``. Chaining: ``nested_input``
+holds a whole Execute in a ``wps:Body``; ``kvp_execute_url`` builds a KVP Execute URL (from
+``kvp_value`` / ``kvp_reference`` items) for ``kvp_nested_input``.
 """
 
 from __future__ import annotations
 
 import base64
+from urllib.parse import quote, urlencode
+from xml.sax.saxutils import quoteattr
 
 from fastapi.testclient import TestClient
 from lxml import etree
@@ -15,6 +19,7 @@ from tests.support.ows import xml
 from tests.support.rasters import Raster
 
 GEOTIFF = "image/tiff; subtype=geotiff"
+OWN_WPS = "http://testserver/wps"  # the test app's own endpoint (its public URL is http://testserver)
 HEAD = (
     '<wps:Execute xmlns:wps="http://www.opengis.net/wps/1.0.0" xmlns:ows="http://www.opengis.net/ows/1.1"'
     ' xmlns:xlink="http://www.w3.org/1999/xlink" service="WPS" version="1.0.0">'
@@ -86,6 +91,49 @@ def zip_input(name: str, data: bytes, mime: str = "application/x-zipped-shp") ->
         f"<wps:Input><ows:Identifier>{name}</ows:Identifier><wps:Data>"
         f'<wps:ComplexData mimeType="{mime}" encoding="base64">{encoded}</wps:ComplexData></wps:Data></wps:Input>'
     )
+
+
+def nested_input(name: str, execute: str, href: str = OWN_WPS, mime: str = GEOTIFF) -> str:
+    """A wps:Input chaining a process: a POST Reference to ``href`` with ``execute`` (a whole Execute
+    document of either version, without XML declaration) in its wps:Body."""
+    return (
+        f"<wps:Input><ows:Identifier>{name}</ows:Identifier><wps:Reference xlink:href={quoteattr(href)}"
+        f' method="POST" mimeType="{mime}"><wps:Body>{execute}</wps:Body></wps:Reference></wps:Input>'
+    )
+
+
+def kvp_nested_input(name: str, url: str, mime: str = GEOTIFF) -> str:
+    """A wps:Input by reference to a KVP URL (a GET Reference; ``&`` escaped in the attribute)."""
+    return (
+        f"<wps:Input><ows:Identifier>{name}</ows:Identifier><wps:Reference xlink:href={quoteattr(url)}"
+        f' mimeType="{mime}"/></wps:Input>'
+    )
+
+
+def kvp_value(name: str, value: str, mime: str | None = None) -> str:
+    """A DataInputs item ``name=value`` (the value escaped for the item syntax), with its mimeType."""
+    item = f"{name}={quote(value, safe='')}"
+    return f"{item}@mimeType={quote(mime, safe='')}" if mime else item
+
+
+def kvp_reference(name: str, href: str, mime: str = GEOTIFF) -> str:
+    """A DataInputs item by reference: ``name=@xlink:href=...@mimeType=...``."""
+    return f"{name}=@xlink:href={quote(href, safe='')}@mimeType={quote(mime, safe='')}"
+
+
+def kvp_execute_url(identifier: str, items: list[str], output: str | None = None, base: str = OWN_WPS) -> str:
+    """A WPS 1.0.0 KVP Execute URL of ``identifier`` with these DataInputs items; ``output`` as
+    RawDataOutput when given."""
+    params = [
+        ("service", "WPS"),
+        ("version", "1.0.0"),
+        ("request", "Execute"),
+        ("identifier", identifier),
+        ("DataInputs", ";".join(items)),
+    ]
+    if output is not None:
+        params.append(("RawDataOutput", output))
+    return f"{base}?{urlencode(params)}"
 
 
 def as_reference(output: str) -> str:

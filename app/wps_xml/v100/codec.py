@@ -18,6 +18,7 @@ from app.model.results import ExecuteResult
 from app.settings import Settings
 from app.wps_xml import namespaces as ns
 from app.wps_xml.exceptions import exception_report
+from app.wps_xml.execute_decoders import top_chain
 from app.wps_xml.message import WpsMessage, kvp_operation, negotiate, xml_operation
 from app.wps_xml.payload import XML_MEDIA_TYPE
 from app.wps_xml.v100 import decode, encode
@@ -45,7 +46,7 @@ class Codec:
             elif operation == "DescribeProcess":
                 return decode.describe_from_kvp(message.kvp)
             elif operation == "Execute":
-                return decode.execute_from_kvp(message.kvp, processes)
+                return decode.execute_from_kvp(message.kvp, processes, top_chain(self.settings, processes))
             else:
                 raise OperationNotSupported(
                     f"operation {operation!r} is not a WPS 1.0.0 operation", locator=operation
@@ -58,7 +59,7 @@ class Codec:
             elif operation == "DescribeProcess":
                 return decode.describe_from_xml(message.root)
             elif operation == "Execute":
-                return decode.execute_from_xml(message.root)
+                return decode.execute_from_xml(message.root, top_chain(self.settings, processes))
             else:
                 raise OperationNotSupported(f"operation {operation!r} is not supported", locator=operation)
         negotiate(request.accept_versions, message.offered, VERSION)

@@ -22,6 +22,7 @@ from app.model.requests import (
     OutputRequest,
     ResponseForm,
 )
+from app.wps_xml.chaining import Chain
 from app.wps_xml.kvp import Kvp, KvpItem, parse_bool, parse_items, split_list
 from app.wps_xml.message import accepted_versions
 from app.wps_xml.payload import bounding_box, decode_payload, inline_complex, inline_payload
@@ -57,15 +58,19 @@ def describe_from_kvp(kvp: Kvp) -> DescribeProcessRequest:
     )
 
 
-def execute_from_kvp(kvp: Kvp, lookup: DescriptionLookup) -> ExecuteRequest:
-    """Execute from KVP; the process description tells how to read each input's value."""
+def execute_from_kvp(kvp: Kvp, lookup: DescriptionLookup, chain: Chain | None = None) -> ExecuteRequest:
+    """Execute from KVP; the process description tells how to read each input's value.
+
+    ``chain`` places the request in a tree of nested processes and reads the references that chain
+    this service's Execute (the codec always gives one; without it, every reference is data).
+    """
     identifier = kvp.require("identifier")
     description = lookup(identifier)
     inputs = []
     for item in parse_items(kvp.get("DataInputs") or "", "DataInputs", with_value=True):
         parameter = description.input(item.identifier)
         kind = parameter.kind if parameter else DataKind.LITERAL
-        inputs.append((item.identifier, _kvp_input(item, kind)))
+        inputs.append((item.identifier, _kvp_input(item, kind, chain)))
     return ExecuteRequest(
         version=kvp.require("version"),
         identifier=identifier,
@@ -75,19 +80,21 @@ def execute_from_kvp(kvp: Kvp, lookup: DescriptionLookup) -> ExecuteRequest:
     )
 
 
-def _kvp_input(item: KvpItem, kind: DataKind) -> InputValue:
+def _kvp_input(item: KvpItem, kind: DataKind, chain: Chain | None) -> InputValue:
     attrs = item.attributes
     href = attrs.get("href") or attrs.get("xlink:href")
     value = item.value or ""
     if href or kind is DataKind.COMPLEX:
         data = None if href else decode_payload(value.encode(), attrs.get("encoding"), item.identifier)
-        return ComplexValue(
+        complex_value = ComplexValue(
             mime_type=attrs.get("mimetype"),
             encoding=attrs.get("encoding"),
             schema_url=attrs.get("schema"),
             data=data,
             href=href,
         )
+        nested = chain.nested(item.identifier, complex_value, None) if chain is not None and href else None
+        return nested if nested is not None else complex_value
     if kind is DataKind.BBOX:
         return _kvp_bbox(value, item.identifier)
     return LiteralValue(value=value, data_type=attrs.get("datatype"), uom=attrs.get("uom"))
@@ -181,13 +188,13 @@ def describe_from_xml(root: etree._Element) -> DescribeProcessRequest:
     )
 
 
-def execute_from_xml(root: etree._Element) -> ExecuteRequest:
-    """Execute from XML."""
+def execute_from_xml(root: etree._Element, chain: Chain | None = None) -> ExecuteRequest:
+    """Execute from XML; ``chain`` as for :func:`execute_from_kvp`."""
     identifier = root.find("ows:Identifier", NS)
     if identifier is None or not _text(identifier):
         raise MissingParameterValue("Execute needs an ows:Identifier", locator="Identifier")
     inputs = tuple(
-        (_child_identifier(element, "Input"), _xml_input(element))
+        (_child_identifier(element, "Input"), _xml_input(element, chain))
         for element in root.iterfind("wps:DataInputs/wps:Input", NS)
     )
     return ExecuteRequest(
@@ -199,11 +206,11 @@ def execute_from_xml(root: etree._Element) -> ExecuteRequest:
     )
 
 
-def _xml_input(element: etree._Element) -> InputValue:
+def _xml_input(element: etree._Element, chain: Chain | None) -> InputValue:
     name = _child_identifier(element, "Input")
     reference = element.find("wps:Reference", NS)
     if reference is not None:
-        return _xml_reference(reference, name)
+        return _xml_reference(reference, name, chain)
     data = element.find("wps:Data", NS)
     if data is None or len(data) == 0:
         raise MissingParameterValue(f"input {name!r} has neither wps:Data nor wps:Reference", locator=name)
@@ -218,22 +225,25 @@ def _xml_input(element: etree._Element) -> InputValue:
     raise InvalidParameterValue(f"input {name!r}: unexpected element {local}", locator=name)
 
 
-def _xml_reference(reference: etree._Element, name: str) -> ComplexValue:
+def _xml_reference(reference: etree._Element, name: str, chain: Chain | None) -> InputValue:
+    """Data by reference, or a nested process when it chains this service's Execute."""
     href = reference.get(_q("xlink", "href")) or reference.get("href")
     if not href:
         raise MissingParameterValue(f"input {name!r}: wps:Reference needs xlink:href", locator=name)
     body = reference.find("wps:Body", NS)
     body_reference = reference.find("wps:BodyReference", NS)
-    return ComplexValue(
+    value = ComplexValue(
         mime_type=reference.get("mimeType"),
         encoding=reference.get("encoding"),
         schema_url=reference.get("schema"),
         href=href.strip(),
         method="POST" if (reference.get("method") or "GET").upper() == "POST" else "GET",
         headers=tuple((h.get("key", ""), h.get("value", "")) for h in reference.iterfind("wps:Header", NS)),
-        body=inline_payload(body) if body is not None else None,
         body_href=body_reference.get(_q("xlink", "href")) if body_reference is not None else None,
     )
+    if chain is not None and (nested := chain.nested(name, value, body)) is not None:
+        return nested
+    return value if body is None else value.model_copy(update={"body": inline_payload(body)})
 
 
 def _xml_response_form(form: etree._Element | None) -> ResponseForm:

@@ -15,6 +15,7 @@ from app.model.requests import JobOperation, JobRequest
 from app.settings import Settings
 from app.wps_xml import namespaces as ns
 from app.wps_xml.exceptions import exception_report
+from app.wps_xml.execute_decoders import top_chain
 from app.wps_xml.message import WpsMessage, kvp_operation, negotiate, xml_operation
 from app.wps_xml.payload import XML_MEDIA_TYPE
 from app.wps_xml.v200 import decode, encode
@@ -47,7 +48,7 @@ class Codec:
         if operation == "DescribeProcess":
             return decode.describe_from_xml(root)
         if operation == "Execute":
-            return decode.execute_from_xml(root, processes)
+            return decode.execute_from_xml(root, processes, top_chain(self.settings, processes))
         if operation in JOB_OPERATIONS:
             return _job(decode.job_from_xml(root), JOB_OPERATIONS[operation])
         raise OperationNotSupported(f"operation {operation!r} is not supported", locator=operation)

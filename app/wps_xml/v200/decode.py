@@ -30,6 +30,7 @@ from app.model.requests import (
     ResponseForm,
 )
 from app.wps_xml import namespaces as ns
+from app.wps_xml.chaining import Chain
 from app.wps_xml.kvp import Kvp, split_list
 from app.wps_xml.payload import WGS84_CRS, bounding_box, inline_complex, inline_payload
 
@@ -118,8 +119,14 @@ def job_from_xml(root: etree._Element) -> JobRequest:
     return JobRequest(version=version, job_id=_text(job_id))
 
 
-def execute_from_xml(root: etree._Element, lookup: DescriptionLookup | None = None) -> ExecuteRequest:
-    """Execute from XML; ``lookup``, when given, tells how to read plain-text ``wps:Data``."""
+def execute_from_xml(
+    root: etree._Element, lookup: DescriptionLookup | None = None, chain: Chain | None = None
+) -> ExecuteRequest:
+    """Execute from XML; ``lookup``, when given, tells how to read plain-text ``wps:Data``.
+
+    ``chain`` places the request in a tree of nested processes and reads the references that chain
+    this service's Execute (the codec always gives one; without it, every reference is data).
+    """
     version = _check_version(_require_attr(root, "version"))
     identifier = root.find("ows:Identifier", NS)
     if identifier is None or not _text(identifier):
@@ -129,7 +136,7 @@ def execute_from_xml(root: etree._Element, lookup: DescriptionLookup | None = No
     for element in root.iterfind("wps:Input", NS):
         name = _require_id(element, "Input")
         parameter = description.input(name) if description is not None else None
-        inputs.append((name, _xml_input(element, name, parameter.kind if parameter else None)))
+        inputs.append((name, _xml_input(element, name, parameter.kind if parameter else None, chain)))
     return ExecuteRequest(
         version=version,
         identifier=_text(identifier),
@@ -139,12 +146,12 @@ def execute_from_xml(root: etree._Element, lookup: DescriptionLookup | None = No
     )
 
 
-def _xml_input(element: etree._Element, name: str, kind: DataKind | None) -> InputValue:
+def _xml_input(element: etree._Element, name: str, kind: DataKind | None, chain: Chain | None) -> InputValue:
     if element.find("wps:Input", NS) is not None:
         raise InvalidParameterValue(f"input {name!r}: nested inputs are not supported", locator=name)
     reference = element.find("wps:Reference", NS)
     if reference is not None:
-        return _xml_reference(reference, name)
+        return _xml_reference(reference, name, chain)
     data = element.find("wps:Data", NS)
     if data is None:
         raise MissingParameterValue(f"input {name!r} has neither wps:Data nor wps:Reference", locator=name)
@@ -188,8 +195,9 @@ def _xml_bbox(data: etree._Element, name: str) -> BoundingBoxValue:
     return bounding_box(value, name)
 
 
-def _xml_reference(reference: etree._Element, name: str) -> ComplexValue:
-    """``wps:Reference``: a GET, or a POST when it carries ``wps:Body`` or ``wps:BodyReference``."""
+def _xml_reference(reference: etree._Element, name: str, chain: Chain | None) -> InputValue:
+    """``wps:Reference``: a GET, or a POST when it carries ``wps:Body`` or ``wps:BodyReference``;
+    a nested process when it chains this service's Execute."""
     href = reference.get(ns.XLINK_HREF)
     if not href or not href.strip():
         raise MissingParameterValue(f"input {name!r}: wps:Reference needs xlink:href", locator=name)
@@ -198,15 +206,17 @@ def _xml_reference(reference: etree._Element, name: str) -> ComplexValue:
     body_href = body_reference.get(ns.XLINK_HREF) if body_reference is not None else None
     if body_reference is not None and not (body_href or "").strip():
         raise MissingParameterValue(f"input {name!r}: wps:BodyReference needs xlink:href", locator=name)
-    return ComplexValue(
+    value = ComplexValue(
         mime_type=reference.get("mimeType"),
         encoding=reference.get("encoding"),
         schema_url=reference.get("schema"),
         href=href.strip(),
         method="POST" if body is not None or body_reference is not None else "GET",
-        body=inline_payload(body) if body is not None else None,
         body_href=body_href.strip() if body_href else None,
     )
+    if chain is not None and (nested := chain.nested(name, value, body)) is not None:
+        return nested
+    return value if body is None else value.model_copy(update={"body": inline_payload(body)})
 
 
 def _response_form(root: etree._Element) -> ResponseForm:
