@@ -83,8 +83,8 @@ def chained_v200(levels: int, leaf: str) -> str:
 
 
 def chain(**settings: Any) -> Chain:
-    """The top of a tree, for the test app's public URL (http://testserver)."""
-    return top_chain(Settings(public_url="http://testserver", **settings), default_registry().describe)
+    """The top of a tree, for the test app's public URL (http://testserver) unless told otherwise."""
+    return top_chain(Settings(**{"public_url": "http://testserver", **settings}), default_registry().describe)
 
 
 def read_v100(document: str, **settings: Any) -> ExecuteRequest:

@@ -5,6 +5,8 @@ another server is refused."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -15,11 +17,13 @@ from app.model.errors import InvalidParameterValue
 from app.model.requests import BoundingBoxValue, ComplexValue
 from app.wps_xml.parser import parse_xml
 from app.wps_xml.schemas import validate
+from app.wps_xml.v100 import decode as v100
 from tests.support import wps_v100_requests as w1
 from tests.support import wps_v200_requests as w2
 from tests.support.wps_chaining import (
     BOX,
     alone,
+    chain,
     clip_kvp,
     clip_v100,
     clip_v200,
@@ -260,3 +264,19 @@ def test_a_body_reference_to_this_service_is_never_fetched(version: str) -> None
     validate(document.encode(), version)
     error = error_of(InvalidParameterValue, call, document)
     assert error.locator == "red" and "wps:BodyReference" in error.message
+
+
+def test_the_readme_example() -> None:
+    """The WPS 1.0.0 chaining example of README.md is valid and chains two clips of this service."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("## Nested processes", 1)[1].split("\n## ", 1)[0]
+    (example,) = re.findall(r"```xml\n(.*?)```", section, flags=re.DOTALL)
+    validate(example.encode(), "1.0.0")
+    request = v100.execute_from_xml(parse_xml(example.encode()), chain(public_url="http://127.0.0.1:8000"))
+    red, nir = (nested(value).request for _, value in request.inputs)
+    assert red.identifier == nir.identifier == "clip"
+    assert red.values("bbox") == nir.values("bbox")
+    assert [r.values("raster")[0] for r in (red, nir)] == [
+        ComplexValue(href="https://example.org/B04.tif"),
+        ComplexValue(href="https://example.org/B08.tif"),
+    ]
