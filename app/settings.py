@@ -24,8 +24,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("./data"), description="Jobs, results and the job store live here.")
     max_request_bytes: int = Field(100 * MIB, ge=1, description="Cap on one request body.")
     max_input_bytes: int = Field(10 * 1024 * MIB, ge=1, description="Cap on one referenced input.")
+    # at most 32: a job's request (a tree that deep) is stored as JSON and read back by pydantic,
+    # whose JSON reader gives up near 48 levels of processes
     max_nesting: int = Field(
-        16, ge=0, description="Deepest nesting of processes in one request (0: no nested processes)."
+        16, ge=0, le=32, description="Deepest nesting of processes in one request (0: no nested processes)."
     )
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["*"],

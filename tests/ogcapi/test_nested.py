@@ -19,6 +19,7 @@ import shapely.geometry
 from fastapi.testclient import TestClient
 from rasterio.io import MemoryFile
 
+from app.settings import Settings
 from tests.support.dataserver import DataServer
 from tests.support.jobs import submit, wait_for_job
 from tests.support.ogcapi import assert_problem, execute
@@ -327,3 +328,19 @@ def test_a_tree_of_a_thousand_nested_calls_is_refused_quickly(
     problem = assert_problem(response, 400, "invalid-parameter-value")
     assert "WPS_MAX_NESTING" in problem["detail"]
     assert data_server.requests == []
+
+
+def test_the_deepest_nesting_allowed_runs_as_a_job(
+    tmp_path: Any, checked: Any, pair: tuple[Raster, Raster], data_server: DataServer
+) -> None:
+    """WPS_MAX_NESTING's ceiling (32): the job's request, stored as JSON, reads back that deep."""
+    settings = Settings(
+        data_dir=tmp_path / "deep",
+        public_url="http://testserver",
+        allowed_hosts=["127.0.0.1"],
+        max_nesting=32,
+    )
+    with TestClient(checked(settings), raise_server_exceptions=False) as deep:
+        job_id = submit(deep, "clip", {"raster": nest(32, data_server), "bbox": WINDOW})
+        assert wait_for_job(deep.get, job_id)["status"] == "successful"
+        assert deep.get(f"/jobs/{job_id}/results").status_code == 200
