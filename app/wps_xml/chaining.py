@@ -45,15 +45,6 @@ class ExecuteDecoders:
     kvp: Mapping[str, KvpExecute]
 
 
-class _Located(Exception):
-    """An error already located by its full path inside the tree, carried up through the decoders
-    of the enclosing levels (which would otherwise locate it again) to the first level."""
-
-    def __init__(self, error: WpsError) -> None:
-        super().__init__(error.message)
-        self.error = error
-
-
 @dataclass(frozen=True)
 class Chain:
     """Where a decoder is in a tree of nested processes, and what reading one level deeper needs.
@@ -77,11 +68,9 @@ class Chain:
             if not self.path:
                 raise
             here = "/".join(self.path)
-            error = NoSuchNestedProcess(
-                f"input {here!r} is the output of process {identifier!r}, which this service does not offer",
-                locator=here,
-            )
-            raise _Located(error) from None
+            raise NoSuchNestedProcess(
+                f"input {here!r} is the output of process {identifier!r}, which this service does not offer"
+            ).located_at(here) from None
 
     def nested(self, name: str, reference: ComplexValue, body: etree._Element | None) -> NestedProcess | None:
         """The nested process the Reference of input ``name`` is, or None when it is plain data.
@@ -94,13 +83,10 @@ class Chain:
         here = self._where(name)
         own = _own_path(href, self.public_url)
         if own == WPS_PATH and reference.body_href:
-            raise self._located(
-                InvalidParameterValue(
-                    f"input {here!r}: a Reference to this service's {WPS_PATH} carries its Execute request "
-                    "in wps:Body; wps:BodyReference is not fetched",
-                    locator=here,
-                )
-            )
+            raise InvalidParameterValue(
+                f"input {here!r}: a Reference to this service's {WPS_PATH} carries its Execute request "
+                "in wps:Body; wps:BodyReference is not fetched"
+            ).located_at(here)
         if execute is None and query is None:
             return None
         self._check_own(own, href, here)
@@ -116,21 +102,15 @@ class Chain:
     def _check_own(self, own: str | None, href: str, here: str) -> None:
         """A chaining Reference must name this service's WPS endpoint: never call another server."""
         if own is None:
-            raise self._located(
-                InvalidParameterValue(
-                    f"input {here!r} chains the Execute of {href!r}: remote processes are not supported "
-                    f"(only this service's own {self.public_url.rstrip('/')}{WPS_PATH})",
-                    locator=here,
-                )
-            )
+            raise InvalidParameterValue(
+                f"input {here!r} chains the Execute of {href!r}: remote processes are not supported "
+                f"(only this service's own {self.public_url.rstrip('/')}{WPS_PATH})"
+            ).located_at(here)
         if own != WPS_PATH:
-            raise self._located(
-                InvalidParameterValue(
-                    f"input {here!r} chains an Execute at {own!r}, which is not this service's WPS "
-                    f"endpoint {WPS_PATH}",
-                    locator=here,
-                )
-            )
+            raise InvalidParameterValue(
+                f"input {here!r} chains an Execute at {own!r}, which is not this service's WPS "
+                f"endpoint {WPS_PATH}"
+            ).located_at(here)
 
     def _read(self, name: str, execute: etree._Element | None, query: Pairs | None) -> ExecuteRequest:
         """The nested Execute, one level below this one; errors inside it located by its path."""
@@ -138,25 +118,18 @@ class Chain:
         process = _process_name(execute, query)
         try:
             return below._decode(execute, query)
-        except _Located as located:
-            if self.path:
-                raise
-            raise located.error from None
-        except WpsError as error:
-            raise self._located(error.within("/".join(below.path), process)) from None
+        except WpsError as error:  # placed once, where it arose: within() leaves a placed error alone
+            raise error.within("/".join(below.path), process) from None
 
     def _below(self, name: str) -> Chain:
         """The chain one level deeper, refused beyond ``max_nesting`` before anything is read there."""
         below = replace(self, path=(*self.path, name))
         if len(below.path) > self.max_nesting:
             here = "/".join(below.path)
-            raise self._located(
-                InvalidParameterValue(
-                    f"input {here!r} nests processes {len(below.path)} levels deep; this service allows "
-                    f"{self.max_nesting} (WPS_MAX_NESTING)",
-                    locator=here,
-                )
-            )
+            raise InvalidParameterValue(
+                f"input {here!r} nests processes {len(below.path)} levels deep; this service allows "
+                f"{self.max_nesting} (WPS_MAX_NESTING)"
+            ).located_at(here)
         return below
 
     def _decode(self, execute: etree._Element | None, query: Pairs | None) -> ExecuteRequest:
@@ -192,11 +165,6 @@ class Chain:
 
     def _where(self, name: str) -> str:
         return "/".join((*self.path, name))
-
-    def _located(self, error: WpsError) -> Exception:
-        """What to raise for an error located by its full path: the error itself at the top level,
-        else carried through the enclosing levels' decoders untouched."""
-        return _Located(error) if self.path else error
 
 
 def _execute_query(href: str) -> Pairs | None:
