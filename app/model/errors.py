@@ -131,6 +131,21 @@ class NoSuchNestedProcess(NoSuchProcess):
     resource_missing = False
 
 
+def unknown_nested_process(path: str, identifier: str) -> WpsError:
+    """The error of a nested process (at input ``path``) that names a process not offered."""
+    return NoSuchNestedProcess(
+        f"input {path!r} is the output of process {identifier!r}, which this service does not offer"
+    ).located_at(path)
+
+
+def nested_too_deep(path: str, limit: int) -> WpsError:
+    """The error of a tree of processes nested deeper than ``limit`` (WPS_MAX_NESTING) at ``path``."""
+    return InvalidParameterValue(
+        f"input {path!r} nests processes {path.count('/') + 1} levels deep; this service allows {limit} "
+        "(WPS_MAX_NESTING)"
+    ).located_at(path)
+
+
 class NoSuchInput(InvalidParameterValue):
     """The request names an input the process does not have."""
 

@@ -34,7 +34,14 @@ from app.model.descriptions import (
     ParameterDescription,
     ProcessDescription,
 )
-from app.model.errors import InvalidParameterValue, NoSuchInput, NoSuchNestedProcess, NoSuchProcess, WpsError
+from app.model.errors import (
+    InvalidParameterValue,
+    NoSuchInput,
+    NoSuchProcess,
+    WpsError,
+    nested_too_deep,
+    unknown_nested_process,
+)
 from app.model.requests import (
     BoundingBoxValue,
     ComplexValue,
@@ -112,16 +119,12 @@ def _nested(value: InlineOrRef, nesting: Nesting | None, path: tuple[str, ...]) 
     assert isinstance(value, dict)
     if nesting is None or len(path) > nesting.max_depth:
         depth = 0 if nesting is None else nesting.max_depth
-        raise InvalidParameterValue(
-            f"processes are nested deeper than {depth} levels (WPS_MAX_NESTING) at {here!r}"
-        ).located_at(here)
+        raise nested_too_deep(here, depth)
     identifier = _process_id(value["process"], nesting.public_url, here)
     try:
         description = nesting.processes(identifier)
     except NoSuchProcess:
-        raise NoSuchNestedProcess(
-            f"input {here!r} is the output of process {identifier!r}, which this service does not offer"
-        ).located_at(here) from None
+        raise unknown_nested_process(here, identifier) from None
     try:
         body = Execute.model_validate({key: value[key] for key in ("inputs", "outputs") if key in value})
     except ValidationError:

@@ -13,7 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from app.model.descriptions import ParameterDescription, ProcessDescription
-from app.model.errors import InvalidParameterValue, NoSuchNestedProcess, NoSuchProcess, WpsError
+from app.model.errors import (
+    InvalidParameterValue,
+    NoSuchProcess,
+    WpsError,
+    nested_too_deep,
+    unknown_nested_process,
+)
 from app.model.requests import ExecuteRequest, NestedProcess
 from app.service.checks import check_execute
 
@@ -55,17 +61,12 @@ def _check_nested(
             continue
         here = "/".join((*path, name))
         if len(path) + 1 > depth:
-            raise InvalidParameterValue(
-                f"processes are nested deeper than {depth} levels (WPS_MAX_NESTING) at {here!r}"
-            ).located_at(here)
+            raise nested_too_deep(here, depth)
         nested = value.request
         try:
             nested_description = describe(nested.identifier)
         except NoSuchProcess:
-            raise NoSuchNestedProcess(
-                f"input {here!r} is the output of process {nested.identifier!r}, which this service "
-                "does not offer"
-            ).located_at(here) from None
+            raise unknown_nested_process(here, nested.identifier) from None
         try:
             check_execute(nested, nested_description)
         except WpsError as error:

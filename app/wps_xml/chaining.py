@@ -24,7 +24,13 @@ from lxml import etree
 
 from app.model.codec import ProcessLookup
 from app.model.descriptions import ProcessDescription
-from app.model.errors import InvalidParameterValue, NoSuchNestedProcess, NoSuchProcess, WpsError
+from app.model.errors import (
+    InvalidParameterValue,
+    NoSuchProcess,
+    WpsError,
+    nested_too_deep,
+    unknown_nested_process,
+)
 from app.model.requests import ComplexValue, ExecuteRequest, NestedProcess
 from app.model.service_urls import own_path
 from app.wps_xml.kvp import Kvp
@@ -68,9 +74,7 @@ class Chain:
             if not self.path:
                 raise
             here = "/".join(self.path)
-            raise NoSuchNestedProcess(
-                f"input {here!r} is the output of process {identifier!r}, which this service does not offer"
-            ).located_at(here) from None
+            raise unknown_nested_process(here, identifier) from None
 
     def nested(self, name: str, reference: ComplexValue, body: etree._Element | None) -> NestedProcess | None:
         """The nested process the Reference of input ``name`` is, or None when it is plain data.
@@ -126,10 +130,7 @@ class Chain:
         below = replace(self, path=(*self.path, name))
         if len(below.path) > self.max_nesting:
             here = "/".join(below.path)
-            raise InvalidParameterValue(
-                f"input {here!r} nests processes {len(below.path)} levels deep; this service allows "
-                f"{self.max_nesting} (WPS_MAX_NESTING)"
-            ).located_at(here)
+            raise nested_too_deep(here, self.max_nesting)
         return below
 
     def _decode(self, execute: etree._Element | None, query: Pairs | None) -> ExecuteRequest:
