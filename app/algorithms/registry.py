@@ -54,12 +54,16 @@ def default_registry() -> Registry:
     from app.algorithms.change import ChangeDetection
     from app.algorithms.clip import Clip
     from app.algorithms.echo import Echo
+    from app.algorithms.lst import LandSurfaceTemperature
     from app.algorithms.ndvi import Ndvi
     from app.algorithms.reproject import Reproject
     from app.algorithms.terrain import Terrain
+    from app.algorithms.uhi import UrbanHeatIsland
     from app.algorithms.zonal import ZonalStatistics
 
     registry = Registry()
     for process in (Echo, Ndvi, Clip, Reproject, ChangeDetection, ZonalStatistics, Terrain, BandMath):
         registry = registry.register(process)
+    registry = registry.register(LandSurfaceTemperature)
+    registry = registry.register(UrbanHeatIsland)
     return registry

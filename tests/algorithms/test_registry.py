@@ -19,6 +19,11 @@ CATALOGUE = {
     "zonal_statistics": ({"raster", "zones", "statistics"}, {"statistics"}),
     "terrain": ({"dem", "product", "z_factor", "azimuth", "altitude"}, {"result"}),
     "band_math": ({"raster", "expression", "dtype"}, {"result"}),
+    "land_surface_temperature": (
+        {"thermal", "red", "nir", "radiance_mult", "radiance_add", "k1", "k2"},
+        {"lst"},
+    ),
+    "urban_heat_island": ({"lst", "urban", "rural"}, {"intensity", "hotspots", "statistics"}),
 }
 
 
