@@ -20,8 +20,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import dask
+import dask.array as da
 import dask.base
+import numpy as np
 from dask.callbacks import Callback
+from dask.delayed import Delayed
 
 
 class JobCancelled(Exception):
@@ -113,7 +116,8 @@ class JobContext:
         """
         if not collections:
             return ()
-        return self.executor.compute(self, collections)
+        results = self.executor.compute(self, [_one_kind(item) for item in collections])
+        return tuple(_unwrapped(result, item) for result, item in zip(results, collections, strict=True))
 
 
 class JobCallback(Callback):
@@ -139,3 +143,23 @@ class JobCallback(Callback):
             return
         self.last_report = now
         self.context.report(min(99, int(100 * self.done / max(self.total, 1))))
+
+
+def _one_kind(collection: Any) -> Any:
+    """A ``dask.delayed`` value as a 0-d object array, anything else as it is.
+
+    dask 2026.8's ``compute`` returns the results of collections of different kinds grouped by
+    kind (every array's, then every Delayed's, in the order each kind first appears), not in the
+    order given: a job whose outputs mix a document (Delayed) and arrays would hand each output
+    another's value. One kind per compute keeps the order, and arrays keep their optimizations.
+    """
+    if isinstance(collection, Delayed):
+        return da.from_delayed(collection, shape=(), dtype=object)
+    return collection
+
+
+def _unwrapped(result: Any, collection: Any) -> Any:
+    """A result as its collection's kind gives it: a Delayed's value, not the array around it."""
+    if isinstance(collection, Delayed) and isinstance(result, np.ndarray) and result.ndim == 0:
+        return result.item()
+    return result

@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import dask
+import dask.array as da
 from fastapi.testclient import TestClient
 from lxml import etree
 
@@ -70,3 +72,14 @@ def wait_until_progress(api: TestClient, job_id: str, timeout: float = 60) -> No
         assert status["status"] in ("accepted", "running"), status
         assert time.monotonic() < deadline, status
         time.sleep(0.05)
+
+
+def mixed_collections() -> tuple[object, ...]:
+    """Dask collections of two kinds, interleaved: array, Delayed, array, Delayed, whose values are
+    16.0, b"first", 7.0 and "second" (dask 2026.8 returns such a mix grouped by kind)."""
+    return (
+        da.ones((4, 4), chunks=2).sum(),
+        dask.delayed(bytes)(b"first"),
+        da.zeros((2, 2), chunks=1).sum() + 7,
+        dask.delayed(str)("second"),
+    )

@@ -22,11 +22,13 @@ import rasterio
 from fastapi.testclient import TestClient
 
 from app.jobs import distributed_executor
+from app.jobs.context import JobContext
+from app.jobs.engine import executor_for
 from app.main import create_app
 from app.settings import Settings
 from tests.support.cluster import ProcessCluster, cluster_registry, task_stream
 from tests.support.dataserver import DataServer
-from tests.support.jobs import submit, wait_for_job, wait_until_progress
+from tests.support.jobs import mixed_collections, submit, wait_for_job, wait_until_progress
 from tests.support.ogcapi import assert_problem, execute
 from tests.support.rasters import RasterFactory
 from tests.support.vectors import ZONES, feature_collection, lonlat, zones_scene
@@ -327,3 +329,15 @@ def wait_until_idle(cluster: ProcessCluster, within: float) -> None:
 def _scheduler_tasks(dask_scheduler: Any) -> int:
     """Runs on the scheduler: tasks it still knows."""
     return len(dask_scheduler.tasks)
+
+
+def test_results_come_in_the_order_given_on_the_cluster(
+    settings: Settings, cluster: ProcessCluster, tmp_path: Path
+) -> None:
+    """As on the local pool (tests/jobs/test_compute_order.py): dask groups mixed kinds, jobs must not."""
+    executor = executor_for(settings.model_copy(update={"dask_scheduler": cluster.address}))
+    try:
+        context = JobContext("job", tmp_path, executor=executor)
+        assert context.compute(*mixed_collections()) == (16.0, b"first", 7.0, "second")
+    finally:
+        executor.close()
