@@ -16,10 +16,10 @@ zone when its centre is inside it, as in ``zonal_statistics``, whose chunked red
 
 Everything is lazy: the scene, the unions and the zones are reduced in the same pass over the
 chunks, so one compute of all outputs reads ``lst`` once for the reductions. ``intensity`` and
-``statistics`` are 0-d dask arrays (wrapping ``dask.delayed`` tasks), not Delayed objects: the
-service computes a job's outputs in one ``dask.compute``, which (dask 2026.8) returns Delayed
-results before array results whatever the order asked, so a Delayed beside the hotspots store
-would be handed to the wrong output.
+``statistics`` are 0-d dask arrays (wrapping ``dask.delayed`` tasks) rather than Delayed objects,
+so that any ``dask.compute`` of them beside the hotspots keeps its order (dask 2026.8 returns
+Delayed results before array results; the service's ``JobContext.compute`` copes with that since
+9fde196, a plain ``dask.compute``, as in the tests, does not).
 """
 
 from __future__ import annotations
@@ -181,7 +181,7 @@ class UrbanHeatIsland(Process):
         )
         lonlat = to_crs(described, CRS84, locator="urban")
         difference = delayed(intensity)(delayed(_get)(partials, n + 1), delayed(_get)(partials, n))
-        return {  # 0-d arrays, not Delayed: dask.compute misorders Delayed mixed with arrays
+        return {  # 0-d arrays, not Delayed: see the module docstring
             "intensity": da.from_delayed(difference, shape=(), dtype=np.float64),
             "hotspots": hotspots(values, scene),
             "statistics": da.from_delayed(delayed(statistics)(lonlat, partials), shape=(), dtype=object),
