@@ -7,10 +7,11 @@ import json
 
 import numpy as np
 import rasterio
+import shapely
 from fastapi.testclient import TestClient
 
 from tests.support.dataserver import DataServer
-from tests.support.ogcapi import execute, local
+from tests.support.ogcapi import assert_problem, execute, local
 from tests.support.rasters import RasterFactory
 from tests.support.urban_heat import (
     assert_uhi_statistics,
@@ -19,6 +20,7 @@ from tests.support.urban_heat import (
     uhi_expected,
     urban_geojson,
 )
+from tests.support.vectors import feature_collection, lonlat
 
 GEOTIFF = "image/tiff; subtype=geotiff"
 
@@ -54,3 +56,18 @@ def test_uhi_document(client: TestClient, data_server: DataServer, rasters: Rast
     with rasterio.MemoryFile(downloaded.content) as memfile, memfile.open() as dataset:
         np.testing.assert_array_equal(dataset.read(1), expected["hotspots"])
     assert_uhi_statistics(results["statistics"]["value"], expected)  # GeoJSON inline, as JSON
+
+
+def test_uhi_without_an_urban_pixel_is_400(
+    client: TestClient, data_server: DataServer, rasters: RasterFactory
+) -> None:
+    lst_scene(rasters)
+    outside = feature_collection([lonlat(shapely.box(400000.0, 5000000.0, 401000.0, 5001000.0))])
+    body = {
+        "inputs": {
+            "lst": {"href": data_server.url("lst.tif"), "type": GEOTIFF},
+            "urban": {"value": json.loads(outside), "mediaType": "application/geo+json"},
+        },
+        "outputs": {"intensity": {}},
+    }
+    assert_problem(execute(client, "urban_heat_island", body), 400, "invalid-parameter-value", "urban")
