@@ -253,7 +253,8 @@ class WpsService:
             raise NoSuchJob(f"job {job_id!r} has no raster output {output!r}", locator=output)
         if not path.is_file():
             raise NoSuchJob(f"the raster output {output!r} of job {job_id!r} is gone", locator=output)
-        literals = {name: v.value for name, v in self._request(info).inputs if isinstance(v, LiteralValue)}
+        assert result is not None  # delivered came from it
+        literals = {name: v.value for name, v in result.request.inputs if isinstance(v, LiteralValue)}
         defaults = self.registry.get(info.process_id).rendering(output, literals)
         return path, delivered.description.title, tiles.style_for(path, asked.over(defaults), bands)
 
