@@ -19,7 +19,10 @@ def own_path(url: str, public_url: str) -> str | None:
     A relative URL (``processes/ndvi``, ``/wps``, ``../wps``) is this service's; its path is read
     as relative to the root.
     """
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # not a URL urlsplit can read (e.g. an unclosed IPv6 bracket): nobody's
+        return None
     if not parts.scheme and not parts.netloc:
         path = "/" + parts.path.lstrip("./")
         return path if ".." not in path.split("/") else None

@@ -85,7 +85,7 @@ class Chain:
         execute = self._body_execute(body)
         query = _execute_query(href) if execute is None else None
         here = self._where(name)
-        own = _own_path(href, self.public_url)
+        own = own_path(href, self.public_url)
         if own == WPS_PATH and reference.body_href:
             raise InvalidParameterValue(
                 f"input {here!r}: a Reference to this service's {WPS_PATH} carries its Execute request "
@@ -179,13 +179,6 @@ def _execute_query(href: str) -> Pairs | None:
         key.strip().lower() == "request" and value.strip().lower() == "execute" for key, value in pairs
     )
     return pairs if asks else None
-
-
-def _own_path(href: str, public_url: str) -> str | None:
-    try:
-        return own_path(href, public_url)
-    except ValueError:  # an href urlsplit cannot read is nobody's, and certainly not this service's
-        return None
 
 
 def _process_name(execute: etree._Element | None, query: Pairs | None) -> str:
