@@ -152,6 +152,42 @@ def drain_flats(block: np.ndarray, code: np.ndarray, part: np.ndarray, dist: np.
     return code
 
 
+@njit(cache=True, nogil=True)
+def ring_flats(z: np.ndarray, part: np.ndarray) -> np.ndarray:
+    """The cells of the flats that touch the tile's ring (FLAT ring cells and the cells of equal
+    elevation connected to them, outlets included): the only ones distances from outside reach."""
+    rows, cols = z.shape
+    keep = np.zeros((rows, cols), dtype=np.bool_)
+    queue = np.empty(rows * cols, dtype=np.int64)
+    tail = 0
+    for row in range(rows):
+        for col in range(cols):
+            on_ring = row == 0 or col == 0 or row == rows - 1 or col == cols - 1
+            if on_ring and part[row, col] == FLAT:
+                keep[row, col] = True
+                queue[tail] = row * cols + col
+                tail += 1
+    head = 0
+    while head < tail:
+        index = queue[head]
+        head += 1
+        row, col = index // cols, index % cols
+        for k in range(8):
+            r, c = row + ROW_STEP[k], col + COL_STEP[k]
+            if (
+                0 <= r < rows
+                and 0 <= c < cols
+                and not keep[r, c]
+                and part[r, c] != NOT_FLAT
+                and z[r, c] == z[row, col]
+            ):
+                keep[r, c] = True
+                if part[r, c] == FLAT:  # an outlet ends the flat: its other neighbours are not on it
+                    queue[tail] = r * cols + c
+                    tail += 1
+    return keep
+
+
 @dataclass
 class FlatRing:
     """What tiles exchange about flats: their ring's parts, elevations and distances."""
@@ -163,7 +199,8 @@ class FlatRing:
 
 @dataclass
 class FlatTile:
-    """Stage-1 summary of a tile: its ring, and its flat cells compressed if the ring has any."""
+    """Stage-1 summary of a tile: its ring and, if the ring has flat cells, the flats touching
+    the ring (elevations and parts, compressed; everything else NaN and NOT_FLAT)."""
 
     ring: FlatRing
     shape: tuple[int, int]
@@ -194,8 +231,10 @@ def _summarise(
     ring = FlatRing(Ring.of(part), Ring.of(z), Ring.of(dist))
     packed = None
     if any((side == FLAT).any() for side in ring.part):
-        kept = np.where(part != NOT_FLAT, z, np.float32(np.nan)).astype(np.float32)
-        packed = (zlib.compress(kept.tobytes(), 1), zlib.compress(part.tobytes(), 1))
+        keep = ring_flats(z, part)
+        kept_z = np.where(keep, z, np.float32(np.nan)).astype(np.float32)
+        kept_part = np.where(keep, part, np.int8(NOT_FLAT)).astype(np.int8)
+        packed = (zlib.compress(kept_z.tobytes(), 1), zlib.compress(kept_part.tobytes(), 1))
     return FlatTile(ring, z.shape, packed)
 
 
@@ -243,7 +282,12 @@ def _solve(tiles: list[list[FlatTile]], tiling: Tiling, *_: object) -> dict[Tile
             continue
         z, part = summary[tile].unpack()
         dist = flat_distances(z, part, *_ring_seeds(z.shape, offered))
-        rings[tile] = FlatRing(rings[tile].part, rings[tile].z, Ring.of(dist))
+        # the packed tile holds only the flats touching the ring: elsewhere (outlets beyond
+        # them, other flats) the distances measured in stage 1 stand
+        found = Ring(
+            *(np.minimum(new, old) for new, old in zip(Ring.of(dist), rings[tile].dist, strict=True))
+        )
+        rings[tile] = FlatRing(rings[tile].part, rings[tile].z, found)
         for neighbour in tiling.neighbours(tile):
             if summary[neighbour].packed is not None and neighbour not in queued:
                 waiting.append(neighbour)

@@ -161,10 +161,77 @@ def seams_of(tiling: Tiling, tile: Tile) -> list[tuple[Seam, bool]]:
     return found
 
 
-def padded(array: da.Array, fill: float | int) -> da.Array:
-    """Every chunk with a one-cell border from its neighbours (``fill`` outside the raster)."""
-    result: da.Array = da.overlap.overlap(array, depth={0: 1, 1: 1}, boundary={0: fill, 1: fill})
+def padded(array: da.Array, fill: float) -> da.Array:
+    """Every block with a one-cell border from its neighbours (``fill`` outside the raster).
+
+    Built by hand rather than with ``dask.array.overlap``: each block hands its neighbours copies
+    of its edge cells (a :class:`Ring`), so a block is released as soon as its own tile and its
+    ring are done. (With ``overlap``, each padded block is a concatenation of views of nine
+    blocks, and on a large raster dask held most of them at once.)
+    """
+    tiles = tuple((1,) * len(sizes) for sizes in array.chunks)
+    rings = da.map_blocks(_ring_block, array, chunks=tiles, dtype=object, meta=np.empty((0, 0), dtype=object))
+    around = [_shifted(rings, di, dj) for di in (-1, 0, 1) for dj in (-1, 0, 1) if di or dj]
+    result: da.Array = da.map_blocks(
+        _pad_block,
+        array,
+        *around,
+        fill=fill,
+        chunks=tuple(tuple(size + 2 for size in sizes) for sizes in array.chunks),
+        dtype=array.dtype,
+        meta=np.empty((0, 0), dtype=array.dtype),
+    )
     return result
+
+
+def _ring_block(block: np.ndarray) -> np.ndarray:
+    out = np.empty((1, 1), dtype=object)
+    out[0, 0] = Ring.of(block)
+    return out
+
+
+def _shifted(rings: da.Array, di: int, dj: int) -> da.Array:
+    """At each tile, the ring of the tile (di, dj) away from it (None outside the raster)."""
+    shifted = rings
+    for axis, step in ((0, di), (1, dj)):
+        if step == 0:
+            continue
+        shape = list(shifted.shape)
+        shape[axis] = 1
+        edge = da.from_array(np.full(shape, None, dtype=object), chunks=1)
+        kept = shifted[:-1] if axis == 0 else shifted[:, :-1]
+        moved = shifted[1:] if axis == 0 else shifted[:, 1:]
+        shifted = da.concatenate([edge, kept] if step < 0 else [moved, edge], axis=axis)
+    return shifted
+
+
+def _pad_block(block: np.ndarray, *around: np.ndarray, fill: float) -> np.ndarray:
+    """``block`` inside a one-cell border: the facing edge cells of its 8 neighbours' rings.
+
+    ``around``: (1, 1) object arrays of the rings up-left, up, up-right, left, right, down-left,
+    down, down-right (None outside the raster).
+    """
+    up_left, up, up_right, left, right, down_left, down, down_right = (ring[0, 0] for ring in around)
+    rows, cols = block.shape
+    out = np.full((rows + 2, cols + 2), fill, dtype=block.dtype)
+    out[1:-1, 1:-1] = block
+    if up is not None:
+        out[0, 1:-1] = up.bottom
+    if down is not None:
+        out[-1, 1:-1] = down.top
+    if left is not None:
+        out[1:-1, 0] = left.right
+    if right is not None:
+        out[1:-1, -1] = right.left
+    if up_left is not None:
+        out[0, 0] = up_left.bottom[-1]
+    if up_right is not None:
+        out[0, -1] = up_right.bottom[0]
+    if down_left is not None:
+        out[-1, 0] = down_left.top[-1]
+    if down_right is not None:
+        out[-1, -1] = down_right.top[0]
+    return out
 
 
 SOLUTION = "hydrology-solution"  # key prefix of the global tasks (stage 2)

@@ -9,8 +9,6 @@ path ends at the outlet or at such an exit.
 
 from __future__ import annotations
 
-from typing import Any
-
 import dask.array as da
 import numpy as np
 import xarray as xr
@@ -63,37 +61,61 @@ def mask_step(outlet: Cell | Delayed) -> Step:
     return Step(_summarise, _solve, _mask_tile, np.dtype(np.uint8), pad=None, args=(outlet,))
 
 
-def upstream_mask(directions: xr.DataArray, row: int | Delayed, col: int | None = None) -> xr.DataArray:
+def upstream_mask(directions: xr.DataArray, outlet: Cell | Delayed) -> xr.DataArray:
     """uint8 mask (1 upstream of the outlet, itself included; 0 elsewhere; 255 nodata); lazy.
 
-    The outlet is (``row``, ``col``), or ``row`` alone is a Delayed (row, col) (from
-    :func:`snap_outlet`).
+    ``outlet``: (row, col), or a Delayed of it (from :func:`snap_outlet`).
     """
-    outlet: Cell | Delayed = row if isinstance(row, Delayed) else (row, int(col or 0))
     mask: da.Array = run(as_codes(directions), [mask_step(outlet)])
     return Grid.of(directions).with_nodata(NODATA).stamp(directions.copy(data=mask))
 
 
-def _highest(window: np.ndarray, row0: int, col0: int, row: int, col: int) -> Cell:
-    """The cell of highest value in ``window`` (NaN never), ties nearest (row, col), then row-major."""
-    values = np.where(np.isnan(window), -np.inf, window)
+Candidate = tuple[float, int, int, int]  # (-value, squared distance, row, col): the smallest wins
+
+
+def _best_in_block(block: np.ndarray, row0: int, col0: int, row: int, col: int) -> Candidate | None:
+    """The best cell of one block of the window: highest value, then nearest, then row-major."""
+    values = np.where(np.isnan(block), -np.inf, block)
     best = values.max(initial=-np.inf)
     if best == -np.inf:
-        return row, col  # nothing valid nearby: the outlet stays
+        return None
     rows, cols = np.nonzero(values == best)
     rows, cols = rows + row0, cols + col0
     distance = (rows - row) ** 2 + (cols - col) ** 2
     pick = np.lexsort((cols, rows, distance))[0]
-    return int(rows[pick]), int(cols[pick])
+    return -float(best), int(distance[pick]), int(rows[pick]), int(cols[pick])
+
+
+def _best(candidates: list[Candidate | None], row: int, col: int) -> Cell:
+    found = [candidate for candidate in candidates if candidate is not None]
+    if not found:
+        return row, col  # nothing valid nearby: the outlet stays
+    _, _, best_row, best_col = min(found)
+    return best_row, best_col
 
 
 def snap_outlet(
     accumulation: xr.DataArray, row: int, col: int, radius_rows: int, radius_cols: int
 ) -> Delayed:
-    """The cell of highest accumulation within the square window around (row, col), as a Delayed."""
+    """The cell of highest accumulation within the square window around (row, col), as a Delayed.
+
+    Ties go to the cell nearest (row, col), then to the first in row-major order; NaN never
+    wins; the window is clipped to the grid. Reduced block by block (a window may be the scene).
+    """
     height, width = accumulation.shape
     row0, col0 = max(row - radius_rows, 0), max(col - radius_cols, 0)
     row1, col1 = min(row + radius_rows + 1, height), min(col + radius_cols + 1, width)
-    window: Any = accumulation.data[row0:row1, col0:col1]
-    pick: Delayed = delayed(_highest, pure=True)(window, row0, col0, row, col)
+    data = accumulation.data
+    window: da.Array = (data if isinstance(data, da.Array) else da.from_array(np.asarray(data)))[
+        row0:row1, col0:col1
+    ]
+    blocks = window.to_delayed(optimize_graph=False)
+    starts = [np.cumsum((0, *sizes[:-1])) for sizes in window.chunks]
+    best_in_block = delayed(_best_in_block, pure=True)
+    candidates = [
+        best_in_block(blocks[i, j], row0 + int(starts[0][i]), col0 + int(starts[1][j]), row, col)
+        for i in range(blocks.shape[0])
+        for j in range(blocks.shape[1])
+    ]
+    pick: Delayed = delayed(_best, pure=True)(candidates, row, col)
     return pick
