@@ -54,16 +54,23 @@ def default_registry() -> Registry:
     from app.algorithms.change import ChangeDetection
     from app.algorithms.clip import Clip
     from app.algorithms.echo import Echo
+    from app.algorithms.fill_sinks import FillSinks
+    from app.algorithms.flow_accumulation import FlowAccumulation
+    from app.algorithms.flow_direction import FlowDirection
     from app.algorithms.lst import LandSurfaceTemperature
     from app.algorithms.ndvi import Ndvi
     from app.algorithms.reproject import Reproject
+    from app.algorithms.stream_network import StreamNetwork
     from app.algorithms.terrain import Terrain
     from app.algorithms.uhi import UrbanHeatIsland
+    from app.algorithms.watershed import Watershed
     from app.algorithms.zonal import ZonalStatistics
 
     registry = Registry()
     for process in (Echo, Ndvi, Clip, Reproject, ChangeDetection, ZonalStatistics, Terrain, BandMath):
         registry = registry.register(process)
+    for hydrology in (FillSinks, FlowDirection, FlowAccumulation, Watershed, StreamNetwork):
+        registry = registry.register(hydrology)
     registry = registry.register(LandSurfaceTemperature)
     registry = registry.register(UrbanHeatIsland)
     return registry

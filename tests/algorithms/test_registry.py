@@ -19,6 +19,11 @@ CATALOGUE = {
     "zonal_statistics": ({"raster", "zones", "statistics"}, {"statistics"}),
     "terrain": ({"dem", "product", "z_factor", "azimuth", "altitude"}, {"result"}),
     "band_math": ({"raster", "expression", "dtype"}, {"result"}),
+    "fill_sinks": ({"dem"}, {"filled"}),
+    "flow_direction": ({"dem"}, {"direction"}),
+    "flow_accumulation": ({"dem"}, {"accumulation"}),
+    "watershed": ({"dem", "outlet", "snap_distance"}, {"watershed", "outline", "area_km2"}),
+    "stream_network": ({"dem", "threshold"}, {"streams"}),
     "land_surface_temperature": (
         {"thermal", "red", "nir", "radiance_mult", "radiance_add", "k1", "k2"},
         {"lst"},

@@ -33,6 +33,11 @@ RASTER_PROCESSES = {
     "zonal_statistics": (("raster",), ()),
     "terrain": (("dem",), ("result",)),
     "band_math": (("raster",), ("result",)),
+    "fill_sinks": (("dem",), ("filled",)),
+    "flow_direction": (("dem",), ("direction",)),
+    "flow_accumulation": (("dem",), ("accumulation",)),
+    "watershed": (("dem",), ("watershed",)),
+    "stream_network": (("dem",), ("streams",)),
 }
 
 
