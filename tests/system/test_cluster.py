@@ -28,9 +28,10 @@ from app.main import create_app
 from app.settings import Settings
 from tests.support.cluster import ProcessCluster, cluster_registry, task_stream
 from tests.support.dataserver import DataServer
+from tests.support.hydrology_scenes import cell_centre_lonlat, outlet_geojson, sinky, write_dem
 from tests.support.jobs import mixed_collections, submit, wait_for_job, wait_until_progress
 from tests.support.ogcapi import assert_problem, execute
-from tests.support.rasters import RasterFactory
+from tests.support.rasters import UTM_10M, RasterFactory
 from tests.support.vectors import ZONES, feature_collection, lonlat, zones_scene
 
 # see tests/algorithms/test_zonal.py: rasterio's warning suppression is not thread-safe
@@ -193,6 +194,42 @@ def test_same_rasters_as_the_local_pool(
                 assert str(actual[name][-1]) == str(expected[name][-1]), (process, name)  # NaN == NaN
             else:
                 assert actual[name] == expected[name], (process, name)
+
+
+def test_hydrology_on_the_cluster_equals_the_local_pool(
+    on_cluster: TestClient,
+    on_pool: TestClient,
+    cluster: ProcessCluster,
+    rasters: RasterFactory,
+    data_server: DataServer,
+) -> None:
+    """The tiled chain (global tasks between per-tile stages, cloned source reads) runs on the
+    workers: accumulation and a snapped watershed (mask, outline, area) equal the pool's."""
+    write_dem(rasters, sinky(height=600, width=700, seed=8))  # 256-pixel chunks: 3 x 3 tiles
+    dem = {"href": data_server.url("dem.tif")}
+    lon, lat = cell_centre_lonlat(UTM_10M, "EPSG:32631", 590, 350)
+    watershed = {
+        "dem": dem,
+        "outlet": {"value": outlet_geojson(lon, lat), "mediaType": "application/geo+json"},
+        "snap_distance": 100.0,
+    }
+    for process, inputs, output in (
+        ("flow_accumulation", {"dem": dem}, "accumulation"),
+        ("watershed", watershed, "watershed"),
+    ):
+        expected = delivered(on_pool, process, inputs, (output,))[output]
+        with task_stream(cluster) as records:
+            actual = delivered(on_cluster, process, inputs, (output,))[output]
+        assert "hydrology-solution" in key_names(records), (
+            process,
+            key_names(records),
+        )  # global steps ran there
+        np.testing.assert_array_equal(actual[0], expected[0], err_msg=process)
+        assert actual[1:-1] == expected[1:-1] and str(actual[-1]) == str(expected[-1]), process  # NaN nodata
+    outline = raw_result(on_pool, "watershed", watershed, "outline")
+    assert raw_result(on_cluster, "watershed", watershed, "outline") == outline
+    area = json.loads(outline)["features"][0]["properties"]["area_km2"]
+    assert area == pytest.approx(int((expected[0] == 1).sum()) * 100 / 1e6)
 
 
 def test_progress_is_reported(on_cluster: TestClient) -> None:
