@@ -44,8 +44,10 @@ class FlowDirection(Process):
     hypotenuse diagonally; in metres at the row's latitude for a geographic CRS; ties to the first
     in the order E, SE, S, SW, W, NW, N, NE), as a D8 code: 1 = E, 2 = SE, 4 = S, 8 = SW, 16 = W,
     32 = NW, 64 = N, 128 = NE (the ESRI convention). Flats left by the filling are drained towards
-    lower terrain: a flat cell points to the equal neighbour one step closer to the nearest cell
-    of the flat that has a way down (the "towards lower terrain" gradient of Garbrecht & Martz).
+    lower terrain: a flat cell points to the equal neighbour one step closer (in 8-connected steps
+    across the flat; ties in the same order) to the nearest cell of the flat that has a way down
+    or lies on the raster's edge or next to nodata (the "towards lower terrain" gradient of
+    Garbrecht & Martz, without their second gradient away from higher terrain).
     Nodata never receives flow; a cell still without a lower neighbour gets 0 (edges are not
     forced outward); nodata cells get 255. Computed tile by tile with bounded memory; the result
     is the same as a whole-raster computation. The result is a uint8 GeoTIFF, nodata 255, on the
