@@ -16,9 +16,14 @@ RUN mkdir app && touch app/__init__.py \
     && rm -rf app build ./*.egg-info
 COPY app ./app
 COPY schemas ./schemas
-RUN pip install --no-cache-dir --no-deps -e .
+RUN pip install --no-cache-dir --no-deps -e . \
+    && mkdir /srv/numba-cache && chown wps:wps /srv/numba-cache
 
 USER wps
+# the hydrology kernels are compiled (numba) once here, as the user that runs them, not by every
+# API process and dask worker on its first hydrology job
+ENV NUMBA_CACHE_DIR=/srv/numba-cache
+RUN python -m app.algorithms.hydrology.compile
 ENV WPS_DATA_DIR=/data WPS_PUBLIC_URL=http://127.0.0.1:8000
 EXPOSE 8000
 # Ready = a result can be written under /data and the job store answers (the scheduler and workers
