@@ -13,5 +13,9 @@ The result is exactly the whole-array result, whatever the chunking.
 - :mod:`.directions`: D8 directions, flats drained towards lower terrain along the flat;
 - :mod:`.paths`: where each cell's flow goes inside a tile, and accumulation inside a tile;
 - :mod:`.accumulation`: flow accumulation (tiled: Barnes 2017);
-- :mod:`.watershed`: outlet snapping and the mask of the cells upstream of an outlet.
+- :mod:`.watershed`: outlet snapping and the mask of the cells upstream of an outlet;
+- :mod:`.drainage`: the chain of one DEM (filled, directions, accumulation, upstream mask), as
+  the processes use it;
+- :mod:`.outline`: a watershed mask's outline (GeoJSON in lon/lat) and area, chunk by chunk;
+- :mod:`.compile`: compiles and caches the numba kernels (run when the image is built).
 """

@@ -3,6 +3,7 @@ that keeps memory bounded (every global step's later stages re-read and recomput
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import dask
@@ -11,7 +12,14 @@ import pytest
 
 import app.algorithms.hydrology.fill as fill_module
 from app.algorithms.hydrology.drainage import Drainage
-from tests.algorithms.hydrology.cases import NODATA, as_nan, assert_identical, dem_array, large_lake, nodata_holes
+from tests.algorithms.hydrology.cases import (
+    NODATA,
+    as_nan,
+    assert_identical,
+    dem_array,
+    large_lake,
+    nodata_holes,
+)
 from tests.support import hydrology_reference as ref
 
 
@@ -24,7 +32,10 @@ def test_products_equal_the_references(chunks: tuple[int, int] | None) -> None:
     accumulation = ref.flow_accumulation_reference(directions)
     row, col = np.unravel_index(np.nanargmax(accumulation), accumulation.shape)
     got = dask.compute(
-        drainage.filled(), drainage.directions(), drainage.accumulation(), drainage.upstream((int(row), int(col)))
+        drainage.filled(),
+        drainage.directions(),
+        drainage.accumulation(),
+        drainage.upstream((int(row), int(col))),
     )
     assert_identical(got[0].values, filled)
     assert_identical(got[1].values, directions)
@@ -56,3 +67,12 @@ def test_each_global_step_recomputes_its_tiles(monkeypatch: pytest.MonkeyPatch) 
     assert_identical(Drainage(dem).accumulation().values, expected)
     assert floods.count(True) == tiles  # stage 1 of the fill
     assert floods.count(False) == 3 * tiles
+
+
+def test_the_image_compiles_the_kernels_with_the_whole_chain() -> None:
+    from app.algorithms.hydrology.compile import compile_kernels
+
+    assert compile_kernels() > 0
+    dockerfile = (Path(__file__).resolve().parents[3] / "Dockerfile").read_text()
+    assert "RUN python -m app.algorithms.hydrology.compile" in dockerfile
+    assert "ENV NUMBA_CACHE_DIR=" in dockerfile
