@@ -20,7 +20,7 @@ import xarray as xr
 
 from app.algorithms.hydrology.fill import COL_STEP, ROW_STEP
 from app.algorithms.hydrology.paths import LEAVES, accumulate, destinations, forest_totals, targets
-from app.algorithms.hydrology.tiles import Step, Tile, Tiling, ring_indices, run
+from app.algorithms.hydrology.tiles import Step, Tile, Tiling, as_dask, ring_indices, run
 from app.raster.grid import Grid
 
 
@@ -137,10 +137,7 @@ ACCUMULATION = Step(_summarise, _solve, _accumulate_tile, np.dtype(np.float32), 
 
 def as_codes(directions: xr.DataArray) -> da.Array:
     """The D8 codes of a (y, x) DataArray as a uint8 dask array (one chunk if it was numpy)."""
-    data = directions.data
-    array: da.Array = data if isinstance(data, da.Array) else da.from_array(np.asarray(data), chunks=-1)
-    codes: da.Array = array.astype(np.uint8)
-    return codes
+    return as_dask(directions.data, np.uint8)
 
 
 def flow_accumulation(directions: xr.DataArray) -> xr.DataArray:

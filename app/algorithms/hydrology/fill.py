@@ -27,7 +27,7 @@ from numba import njit, types
 from numba.typed import Dict
 
 from app.algorithms.hydrology.queues import ITEM_BITS, ITEM_MASK, from_sortable, pop, push, sortable
-from app.algorithms.hydrology.tiles import Ring, Step, Tile, Tiling, run, seams
+from app.algorithms.hydrology.tiles import Ring, Step, Tile, Tiling, as_dask, run, seams
 from app.raster.grid import Grid, as_float
 
 OCEAN = 1  # the label of the raster's own seeds (edge and next to nodata); 0 is "no label"
@@ -241,10 +241,7 @@ FILL = Step(_summarise, _solve, _raise_tile, np.dtype(np.float32), pad=math.nan)
 
 def elevations(dem: xr.DataArray) -> da.Array:
     """A (y, x) raster as a float32 dask array with NaN nodata (one chunk if it was numpy)."""
-    data = as_float(dem).data
-    array: da.Array = data if isinstance(data, da.Array) else da.from_array(np.asarray(data), chunks=-1)
-    as_f32: da.Array = array.astype(np.float32)
-    return as_f32
+    return as_dask(as_float(dem).data, np.float32)
 
 
 def fill_sinks(dem: xr.DataArray) -> xr.DataArray:

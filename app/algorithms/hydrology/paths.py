@@ -43,34 +43,13 @@ def targets(code: np.ndarray) -> np.ndarray:
 def accumulate(code: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Sum of ``weights`` over the cells draining through each cell inside the tile (float64).
 
-    Cells in order of their in-tile upstream cells being done (Kahn's algorithm); NaN on nodata.
+    NaN on nodata; cells whose target is outside the tile, or none, end the sums there.
     """
-    target = targets(code)
-    cells = len(target)
-    waiting = np.zeros(cells, dtype=np.int32)
-    for index in range(cells):
-        if target[index] >= 0:
-            waiting[target[index]] += 1
-    total = weights.ravel().astype(np.float64)
-    queue = np.empty(cells, dtype=np.int64)
-    tail = 0
-    for index in range(cells):
-        if target[index] == NODATA_CELL:
+    total = forest_totals(targets(code), weights.ravel())
+    rows, cols = code.shape
+    for index in range(rows * cols):
+        if code.ravel()[index] == NODATA_CODE:
             total[index] = np.nan
-        elif waiting[index] == 0:
-            queue[tail] = index
-            tail += 1
-    head = 0
-    while head < tail:
-        index = queue[head]
-        head += 1
-        downstream = target[index]
-        if downstream >= 0:
-            total[downstream] += total[index]
-            waiting[downstream] -= 1
-            if waiting[downstream] == 0:
-                queue[tail] = downstream
-                tail += 1
     return total.reshape(code.shape)
 
 
@@ -124,7 +103,8 @@ def _follow(
 
 @njit(cache=True, nogil=True)
 def forest_totals(downstream: np.ndarray, local: np.ndarray) -> np.ndarray:
-    """Totals over a forest (``downstream`` index or -1): each node's local plus its upstream's."""
+    """Totals over a forest (``downstream``: an index, or negative for none): each node's
+    ``local`` plus its upstream nodes' totals, in order of their upstream being done (Kahn)."""
     nodes = len(downstream)
     waiting = np.zeros(nodes, dtype=np.int64)
     for node in range(nodes):

@@ -161,6 +161,13 @@ def seams_of(tiling: Tiling, tile: Tile) -> list[tuple[Seam, bool]]:
     return found
 
 
+def as_dask(data: object, dtype: type[np.generic]) -> da.Array:
+    """A DataArray's 2-D data as a dask array of ``dtype`` (numpy data becomes one chunk)."""
+    array: da.Array = data if isinstance(data, da.Array) else da.from_array(np.asarray(data), chunks=-1)
+    converted: da.Array = array.astype(dtype)
+    return converted
+
+
 def padded(array: da.Array, fill: float) -> da.Array:
     """Every block with a one-cell border from its neighbours (``fill`` outside the raster).
 
