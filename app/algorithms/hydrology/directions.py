@@ -37,7 +37,17 @@ import xarray as xr
 from numba import njit
 
 from app.algorithms.hydrology.fill import COL_STEP, ROW_STEP, elevations, is_seed
-from app.algorithms.hydrology.tiles import Ring, Seam, Step, Tile, Tiling, ring_indices, run, seams_of
+from app.algorithms.hydrology.tiles import (
+    Ring,
+    Seam,
+    Step,
+    Tile,
+    Tiling,
+    ring_indices,
+    run,
+    seams_of,
+    with_border,
+)
 from app.algorithms.terrain import row_spacing
 from app.raster.grid import Grid
 
@@ -299,33 +309,8 @@ def _padded_distances(
     dist: np.ndarray, tile: Tile, tiling: Tiling, rings: dict[Tile, FlatRing]
 ) -> np.ndarray:
     """The tile's distances with a one-cell border of its neighbours' ring distances (FAR outside)."""
-    rows, cols = dist.shape
-    out = np.full((rows + 2, cols + 2), FAR, dtype=np.int32)
-    out[1:-1, 1:-1] = dist
-    n_rows, n_cols = tiling.shape
-    i, j = tile
-
-    def ring(di: int, dj: int) -> FlatRing | None:
-        other = (i + di, j + dj)
-        return rings[other] if 0 <= other[0] < n_rows and 0 <= other[1] < n_cols else None
-
-    if (up := ring(-1, 0)) is not None:
-        out[0, 1:-1] = up.dist.bottom
-    if (down := ring(1, 0)) is not None:
-        out[-1, 1:-1] = down.dist.top
-    if (left := ring(0, -1)) is not None:
-        out[1:-1, 0] = left.dist.right
-    if (right := ring(0, 1)) is not None:
-        out[1:-1, -1] = right.dist.left
-    for (di, dj), (r, c), side, position in (
-        ((-1, -1), (0, 0), "bottom", -1),
-        ((-1, 1), (0, -1), "bottom", 0),
-        ((1, -1), (-1, 0), "top", -1),
-        ((1, 1), (-1, -1), "top", 0),
-    ):
-        if (corner := ring(di, dj)) is not None:
-            out[r, c] = corner.dist.side(side)[position]
-    return out
+    around = [None if other is None else rings[other].dist for other in tiling.around(tile)]
+    return with_border(dist, around, FAR)
 
 
 def _directions_tile(

@@ -94,12 +94,18 @@ class Tiling:
 
     def neighbours(self, tile: Tile) -> Iterator[Tile]:
         """The up to 8 tiles around one."""
+        return (other for other in self.around(tile) if other is not None)
+
+    def around(self, tile: Tile) -> list[Tile | None]:
+        """The tiles up-left, up, up-right, left, right, down-left, down, down-right (None outside)."""
         rows, cols = self.shape
+        found: list[Tile | None] = []
         for di in (-1, 0, 1):
             for dj in (-1, 0, 1):
                 i, j = tile[0] + di, tile[1] + dj
-                if (di or dj) and 0 <= i < rows and 0 <= j < cols:
-                    yield i, j
+                if di or dj:
+                    found.append((i, j) if 0 <= i < rows and 0 <= j < cols else None)
+        return found
 
     def global_ids(self, tile: Tile, local: np.ndarray) -> np.ndarray:
         """Row-major indices in the whole raster of flat indices ``local`` in ``tile``."""
@@ -213,12 +219,17 @@ def _shifted(rings: da.Array, di: int, dj: int) -> da.Array:
 
 
 def _pad_block(block: np.ndarray, *around: np.ndarray, fill: float) -> np.ndarray:
-    """``block`` inside a one-cell border: the facing edge cells of its 8 neighbours' rings.
+    """``block`` inside a one-cell border from its 8 neighbours' rings, each a (1, 1) object array."""
+    return with_border(block, [ring[0, 0] for ring in around], fill)
 
-    ``around``: (1, 1) object arrays of the rings up-left, up, up-right, left, right, down-left,
-    down, down-right (None outside the raster).
+
+def with_border(block: np.ndarray, around: list[Ring | None], fill: float) -> np.ndarray:
+    """``block`` inside a one-cell border: the facing edge cells of the rings ``around`` it.
+
+    ``around``: the rings up-left, up, up-right, left, right, down-left, down, down-right (None
+    outside the raster, where the border is ``fill``).
     """
-    up_left, up, up_right, left, right, down_left, down, down_right = (ring[0, 0] for ring in around)
+    up_left, up, up_right, left, right, down_left, down, down_right = around
     rows, cols = block.shape
     out = np.full((rows + 2, cols + 2), fill, dtype=block.dtype)
     out[1:-1, 1:-1] = block
