@@ -17,7 +17,6 @@ import xarray as xr
 
 from app.algorithms.base import ComplexInput, Output, Process, ProcessInputs
 from app.algorithms.formats import GEOTIFF_FORMATS
-from app.algorithms.hydrology.fill import fill_sinks
 from app.model.descriptions import DataKind
 from app.model.rendering import Rendering
 
@@ -60,4 +59,7 @@ class FillSinks(Process):
 
     def run(self, inputs: FillSinksInputs) -> Mapping[str, object]:
         """Build the lazy filled DEM of the first band."""
+        # imported here, not at start-up: numba costs every API process ~56 MB (see hydrology/__init__)
+        from app.algorithms.hydrology.fill import fill_sinks
+
         return {"filled": fill_sinks(inputs.dem.isel(band=0))}

@@ -19,7 +19,6 @@ import xarray as xr
 from app.algorithms.base import ComplexInput, Output, Process, ProcessInputs
 from app.algorithms.fill_sinks import DEM_ABSTRACT
 from app.algorithms.formats import GEOTIFF_FORMATS
-from app.algorithms.hydrology.drainage import Drainage
 from app.model.descriptions import DataKind
 from app.model.rendering import Rendering
 
@@ -74,4 +73,7 @@ class FlowDirection(Process):
 
     def run(self, inputs: FlowDirectionInputs) -> Mapping[str, object]:
         """Build the lazy directions of the filled first band."""
+        # imported here, not at start-up: numba costs every API process ~56 MB (see hydrology/__init__)
+        from app.algorithms.hydrology.drainage import Drainage
+
         return {"direction": Drainage(inputs.dem.isel(band=0)).directions()}

@@ -19,7 +19,6 @@ from pydantic import Field
 from app.algorithms.base import ComplexInput, LiteralInput, Output, Process, ProcessInputs
 from app.algorithms.fill_sinks import DEM_ABSTRACT
 from app.algorithms.formats import GEOTIFF_FORMATS
-from app.algorithms.hydrology.drainage import Drainage
 from app.model.descriptions import DataKind
 from app.model.rendering import Rendering
 from app.raster.grid import Grid
@@ -85,5 +84,8 @@ class StreamNetwork(Process):
 
     def run(self, inputs: StreamNetworkInputs) -> Mapping[str, object]:
         """Build the lazy stream mask of the filled first band."""
+        # imported here, not at start-up: numba costs every API process ~56 MB (see hydrology/__init__)
+        from app.algorithms.hydrology.drainage import Drainage
+
         accumulation = Drainage(inputs.dem.isel(band=0)).accumulation()
         return {"streams": streams(accumulation, inputs.threshold)}

@@ -54,7 +54,6 @@ from shapely.geometry.base import BaseGeometry
 from app.algorithms.base import ComplexInput, LiteralInput, Output, Process, ProcessInputs
 from app.algorithms.fill_sinks import DEM_ABSTRACT
 from app.algorithms.formats import GEOJSON_FORMATS, GEOTIFF_FORMATS
-from app.algorithms.hydrology.drainage import Drainage
 from app.algorithms.hydrology.outline import (
     CRS84,
     area_km2,
@@ -63,7 +62,6 @@ from app.algorithms.hydrology.outline import (
     pixel_outline,
     row_counts,
 )
-from app.algorithms.hydrology.watershed import snap_outlet
 from app.algorithms.terrain import metres_per_degree
 from app.model.descriptions import DataKind, LiteralDomain
 from app.model.errors import InvalidParameterValue
@@ -243,6 +241,10 @@ class Watershed(Process):
 
     def run(self, inputs: WatershedInputs) -> Mapping[str, object]:
         """Locate (and snap) the outlet; build the lazy mask, outline and area."""
+        # imported here, not at start-up: numba costs every API process ~56 MB (see hydrology/__init__)
+        from app.algorithms.hydrology.drainage import Drainage
+        from app.algorithms.hydrology.watershed import snap_outlet
+
         dem = inputs.dem.isel(band=0)
         grid = Grid.of(dem)
         point = outlet_point(inputs.outlet, grid)

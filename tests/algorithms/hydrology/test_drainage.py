@@ -3,6 +3,8 @@ that keeps memory bounded (every global step's later stages re-read and recomput
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -76,3 +78,12 @@ def test_the_image_compiles_the_kernels_with_the_whole_chain() -> None:
     dockerfile = (Path(__file__).resolve().parents[3] / "Dockerfile").read_text()
     assert "RUN python -m app.algorithms.hydrology.compile" in dockerfile
     assert "ENV NUMBA_CACHE_DIR=" in dockerfile
+
+
+def test_starting_the_service_does_not_import_numba() -> None:
+    """The hydrology kernels load with the first hydrology job, not with every API process."""
+    code = "import sys, app.main; app.main.create_app(); print('numba' in sys.modules)"
+    found = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert found.stdout.strip().splitlines()[-1] == "False", found.stdout
