@@ -10,10 +10,11 @@ The DEM (generated once under bench/_work/inputs, strip by strip, with a stamp):
 10 m pixels on ``bench.data``'s grid, 512 x 512 deflate tiles with predictor 3, no overviews,
 nodata -9999. Its elevations: a regional slope towards the lower right, smooth noise at four
 scales (cubic B-splines through seeded coarse grids, so every strip agrees with its neighbours at
-the seams), valleys carved along the zero line of another smooth field, closed depressions from
-a few metres to a 4.8 km wide basin (which spans three 2048-pixel chunks each way on the full
-scene), rounded to whole metres as SRTM or Copernicus DEMs are (so flats are common, and every
-filled lake is a flat), a nodata wedge in the lower left corner and three nodata holes.
+the seams), valleys carved along the zero line of another smooth field, 42 closed bowls from
+about 1 km to a 48 km wide basin (scene fractions; on the full scene the fill raises 23.5 % of
+the cells and the largest lakes span 2 x 2 chunks of 2048 pixels), rounded to whole metres as
+SRTM is (so flats are common, and every filled lake is a flat), a nodata wedge in the lower left
+corner and three nodata holes.
 
 Service side: ``uvicorn app.main:app`` (``bench.service.bench_service``), a WPS 1.0.0 Execute of
 ``flow_accumulation`` with the DEM by reference on the local data server and the output by
@@ -30,9 +31,10 @@ equal it pixel for pixel (NaN where it is NaN), and the watershed's cell count m
 accumulation at the snapped outlet.
 
 ``--pysheds SIZE``: the top-left SIZE x SIZE window of the DEM as its own file, run through
-pysheds 0.5 (fill_depressions, resolve_flats, flowdir, accumulation) in a fresh process, the
-whole-array baseline and the service; times and peak RSS only for pysheds (its flats are
-resolved differently, so its values are not compared).
+pysheds 0.5 (depressions filled as pysheds did before 0.4, see :func:`pysheds_steps`;
+resolve_flats, flowdir, accumulation) in a fresh process, the whole-array baseline and the
+service; times and peak RSS only for pysheds (its flats are resolved differently, so its values
+are not compared).
 """
 
 from __future__ import annotations
@@ -82,13 +84,13 @@ NAMESPACES = (
 # --- the DEM --------------------------------------------------------------------------------------
 
 
-def spline_weights(count: int, spacing: float, nodes: int) -> np.ndarray:
-    """(count, nodes) weights of a uniform cubic B-spline with knots every ``spacing`` pixels.
+def spline_weights(first: int, count: int, spacing: float, nodes: int) -> np.ndarray:
+    """(count, nodes) weights of pixels ``first ..`` on a uniform cubic B-spline, knots every ``spacing``.
 
     Pixel ``p`` (centre ``p + 0.5``) takes the 4 nodes around it; node ``k`` sits at pixel
-    ``(k - 1) * spacing``, so every pixel of ``count`` has its 4 nodes within ``nodes``.
+    ``(k - 1) * spacing``, so every pixel of the raster has its 4 nodes within ``nodes``.
     """
-    t = (np.arange(count) + 0.5) / spacing
+    t = (np.arange(first, first + count) + 0.5) / spacing
     base = np.floor(t).astype(np.int64)
     f = t - base
     weights = np.zeros((count, nodes))
@@ -119,11 +121,11 @@ class Noise:
     def __post_init__(self) -> None:
         nodes = math.ceil(self.size / self.spacing) + 4
         self.grid = np.random.default_rng([self.seed, int(self.spacing)]).normal(size=(nodes, nodes))
-        self.columns = spline_weights(self.size, self.spacing, nodes).T.copy()
+        self.columns = spline_weights(0, self.size, self.spacing, nodes).T.copy()
 
     def rows(self, row0: int, rows: int) -> np.ndarray:
-        """Rows ``row0 .. row0 + rows``, float64, about +-``amplitude`` (B-spline smoothing: std ~0.6)."""
-        weights = spline_weights(row0 + rows, self.spacing, self.grid.shape[0])[row0:]
+        """Rows ``row0 .. row0 + rows``, float64, standard deviation about 0.48 x ``amplitude``."""
+        weights = spline_weights(row0, rows, self.spacing, self.grid.shape[0])
         values: np.ndarray = (weights @ self.grid) @ self.columns
         return values * self.amplitude
 
@@ -139,7 +141,7 @@ class Bowl:
 
 
 def bowls(size: int) -> list[Bowl]:
-    """Two large basins (the first 4.8 km wide on the full scene) and 40 smaller ones, in scene fractions."""
+    """Two large basins (the first 48 km wide on the full scene) and 40 smaller ones, in scene fractions."""
     found = [
         Bowl(0.5 * size, 0.42 * size, 0.22 * size, 260.0),
         Bowl(0.22 * size, 0.78 * size, 0.1 * size, 140.0),
@@ -574,8 +576,14 @@ def compare_chain(
             print(f"  run {k + 1} pysheds: {sheds.seconds[-1]:.1f} s", flush=True)
         run_child(["--whole", "/vsicurl/" + href, str(whole_out)], whole)
         print(f"  run {k + 1} baseline: {whole.seconds[-1]:.1f} s", flush=True)
+        server.reset()
         run_service(url, pid, xml, "accumulation", service_out, service)
-        print(f"  run {k + 1} service: {service.seconds[-1]:.1f} s", flush=True)
+        pulled = server.bytes_sent
+        print(
+            f"  run {k + 1} service: {service.seconds[-1]:.1f} s, DEM pulled {pulled / 2**20:.0f} MiB "
+            f"({pulled / dem.stat().st_size:.1f} x the file)",
+            flush=True,
+        )
     if with_pysheds:
         print(sheds.line(f"{label}  pysheds"))
     print(whole.line(f"{label} baseline"))
@@ -604,7 +612,9 @@ def watershed_run(dem: Path, whole_out: Path, server: DataServer, url: str, pid:
     lon, lat = lonlat_of(dem, row, col)
     runs = Runs()
     mask = OUTPUTS / f"{dem.stem}_watershed.tif"
+    server.reset()
     found = run_service(url, pid, watershed_xml(server.url(dem.name), lon, lat), "watershed", mask, runs)
+    pulled = server.bytes_sent / dem.stat().st_size
     outline = json.loads(str(found["outline"]))
     properties = outline["features"][0]["properties"]
     cells, area = int(properties["cells"]), float(str(found["area_km2"]))
@@ -616,7 +626,7 @@ def watershed_run(dem: Path, whole_out: Path, server: DataServer, url: str, pid:
         f"watershed   checks: float32(cells) == baseline accumulation at the outlet: "
         f"{float(np.float32(cells)) == at_outlet} (accumulation is float32: exact below 2^24 cells); "
         f"mask cells == cells: {inside == cells}; area == cells x 100 m2: {math.isclose(area, cells * 1e-4)}; "
-        f"outline {len(str(found['outline'])) / 2**20:.1f} MiB",
+        f"outline {len(str(found['outline'])) / 2**20:.1f} MiB; DEM pulled {pulled:.1f} x",
         flush=True,
     )
 
