@@ -57,11 +57,10 @@ import httpx
 import numpy as np
 import psutil
 import rasterio
-import rasterio.shutil
 import rasterio.windows
 from pyproj import Transformer
 
-from bench.data import CRS, TILE, transform_for
+from bench.data import TILE, transform_for, write_dem_cog
 from bench.direct_ndvi import GDAL_OPTIONS
 from bench.service import PeakRss, bench_service, reference_input
 from tests.support.dataserver import DataServer
@@ -209,30 +208,6 @@ class Terrain:
         return values
 
 
-def write_cog(path: Path, size: int, strips: Any, transform: Any) -> None:
-    """A float32 DEM COG (512 tiles, deflate, predictor 3, no overviews) from (row0, rows, values) strips."""
-    plain = path.with_suffix(".tmp.tif")
-    profile = {
-        "driver": "GTiff",
-        "width": size,
-        "height": size,
-        "count": 1,
-        "dtype": "float32",
-        "crs": CRS,
-        "transform": transform,
-        "nodata": NODATA,
-        "tiled": True,
-        "blockxsize": TILE,
-        "blockysize": TILE,
-    }
-    with rasterio.open(plain, "w", **profile) as dst:
-        for row0, rows, values in strips:
-            dst.write(values, 1, window=rasterio.windows.Window(0, row0, size, rows))
-    options = {"BLOCKSIZE": TILE, "COMPRESS": "DEFLATE", "PREDICTOR": "3", "OVERVIEWS": "NONE"}
-    rasterio.shutil.copy(plain, path, driver="COG", NUM_THREADS="ALL_CPUS", **options)
-    plain.unlink()
-
-
 def ensure_dem(directory: Path, size: int) -> Path:
     """The cached hydrology DEM of this size, generated strip by strip when missing or stale."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -246,7 +221,7 @@ def ensure_dem(directory: Path, size: int) -> Path:
         (row0, min(ROWS, size - row0), terrain.rows(row0, min(ROWS, size - row0)))
         for row0 in range(0, size, ROWS)
     )
-    write_cog(path, size, strips, transform_for())
+    write_dem_cog(path, size, strips, transform_for(), NODATA)
     stamp.write_text(json.dumps(wanted))
     print(
         f"generated {path.name} ({path.stat().st_size / 2**20:.0f} MiB) in {time.perf_counter() - started:.0f} s",
@@ -269,7 +244,7 @@ def ensure_window(dem: Path, edge: int) -> Path:
             )
             for row0 in range(0, edge, ROWS)
         )
-        write_cog(path, edge, strips, src.transform)
+        write_dem_cog(path, edge, strips, src.transform, NODATA)
     return path
 
 

@@ -30,10 +30,9 @@ from xml.sax.saxutils import escape
 import numpy as np
 import psutil
 import rasterio
-import rasterio.shutil
 import rasterio.windows
 
-from bench.data import CRS, TILE, ensure_pair, transform_for
+from bench.data import TILE, ensure_pair, transform_for, write_dem_cog
 from bench.direct_ndvi import GDAL_OPTIONS
 from bench.service import PeakRss, bench_service, execute_and_download, execute_xml, reference_input
 from tests.support.dataserver import DataServer
@@ -66,27 +65,11 @@ def ensure_dem(directory: Path, size: int) -> Path:
     wanted = {"size": size, "tile": TILE, "version": 1}
     if path.exists() and stamp.exists() and json.loads(stamp.read_text()) == wanted:
         return path
-    plain = path.with_suffix(".tmp.tif")
-    profile = {
-        "driver": "GTiff",
-        "width": size,
-        "height": size,
-        "count": 1,
-        "dtype": "float32",
-        "crs": CRS,
-        "transform": transform_for(),
-        "nodata": NODATA,
-        "tiled": True,
-        "blockxsize": TILE,
-        "blockysize": TILE,
-    }
-    with rasterio.open(plain, "w", **profile) as dst:
-        for row0 in range(0, size, TILE):
-            rows = min(TILE, size - row0)
-            dst.write(dem_rows(size, row0, rows), 1, window=rasterio.windows.Window(0, row0, size, rows))
-    options = {"BLOCKSIZE": TILE, "COMPRESS": "DEFLATE", "PREDICTOR": "3", "OVERVIEWS": "NONE"}
-    rasterio.shutil.copy(plain, path, driver="COG", NUM_THREADS="ALL_CPUS", **options)
-    plain.unlink()
+    strips = (
+        (row0, min(TILE, size - row0), dem_rows(size, row0, min(TILE, size - row0)))
+        for row0 in range(0, size, TILE)
+    )
+    write_dem_cog(path, size, strips, transform_for(), NODATA)
     stamp.write_text(json.dumps(wanted))
     return path
 

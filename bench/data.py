@@ -9,11 +9,14 @@ nodata 0 in a corner wedge, so the files compress roughly like real scenes.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import rasterio
 import rasterio.shutil
+import rasterio.windows
 from affine import Affine
 
 TILE = 512
@@ -77,3 +80,29 @@ def ensure_pair(directory: Path, size: int) -> tuple[Path, Path]:
         write_band(path, name, size)
     stamp.write_text(json.dumps(wanted))
     return red, nir
+
+
+def write_dem_cog(
+    path: Path, size: int, strips: Iterable[tuple[int, int, np.ndarray]], transform: Any, nodata: float
+) -> None:
+    """A float32 DEM COG (512 tiles, deflate, predictor 3, no overviews) from (row0, rows, values) strips."""
+    plain = path.with_suffix(".tmp.tif")
+    profile = {
+        "driver": "GTiff",
+        "width": size,
+        "height": size,
+        "count": 1,
+        "dtype": "float32",
+        "crs": CRS,
+        "transform": transform,
+        "nodata": nodata,
+        "tiled": True,
+        "blockxsize": TILE,
+        "blockysize": TILE,
+    }
+    with rasterio.open(plain, "w", **profile) as dst:
+        for row0, rows, values in strips:
+            dst.write(values, 1, window=rasterio.windows.Window(0, row0, size, rows))
+    options = {"BLOCKSIZE": TILE, "COMPRESS": "DEFLATE", "PREDICTOR": "3", "OVERVIEWS": "NONE"}
+    rasterio.shutil.copy(plain, path, driver="COG", NUM_THREADS="ALL_CPUS", **options)
+    plain.unlink()
